@@ -1,0 +1,55 @@
+package dev.natpunch.crypto;
+
+import java.security.SecureRandom;
+
+/**
+ * An X25519 key pair, such as a WireGuard interface's or a rendezvous server's. Immutable.
+ * {@link #toString()} shows the public key only.
+ */
+public final class KeyPair {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Key privateKey;
+    private final Key publicKey;
+
+    private KeyPair(Key privateKey, Key publicKey) {
+        this.privateKey = privateKey;
+        this.publicKey = publicKey;
+    }
+
+    /** A new key pair from 32 random bytes, clamped as X25519 requires (like {@code wg genkey}). */
+    public static KeyPair generate() {
+        byte[] secret = new byte[Key.LENGTH];
+        RANDOM.nextBytes(secret);
+        X25519.clamp(secret);
+        return fromPrivateKey(Key.fromBytes(secret));
+    }
+
+    /** The key pair whose private key is {@code privateKey}; the public key is derived from it. */
+    public static KeyPair fromPrivateKey(Key privateKey) {
+        return new KeyPair(privateKey, Key.fromBytes(X25519.publicKey(privateKey.toBytes())));
+    }
+
+    public Key privateKey() {
+        return privateKey;
+    }
+
+    public Key publicKey() {
+        return publicKey;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof KeyPair && privateKey.equals(((KeyPair) o).privateKey);
+    }
+
+    @Override
+    public int hashCode() {
+        return publicKey.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "KeyPair[public=" + publicKey.toBase64() + "]";
+    }
+}
