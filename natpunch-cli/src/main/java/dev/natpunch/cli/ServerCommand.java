@@ -1,0 +1,109 @@
+package dev.natpunch.cli;
+
+import dev.natpunch.crypto.Key;
+import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.server.RendezvousServer;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "server",
+        mixinStandardHelpOptions = true,
+        usageHelpAutoWidth = true,
+        description = {
+            "Runs the rendezvous server: it records, for each WireGuard public key, the address and"
+                    + " port its NAT mapping has from the outside, and tells authenticated peers where"
+                    + " the others are. It needs no root and relays no traffic.",
+            "",
+            "It speaks natpunch-go's protocol, so natpunch-go clients can use it too. On start it"
+                    + " prints 'Public key: <base64>': give that to every client. Without"
+                    + " PRIVATE_KEY a new key is made on every start, so pass one (or"
+                    + " --private-key-file) to keep the public key stable.",
+            "",
+            "Example:  natpunch genkey > server.key && natpunch server --private-key-file server.key 12345",
+            ""
+        })
+final class ServerCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "PORT",
+            description = "UDP port to listen on (1-65535; 0 picks a free one).")
+    int port;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "PRIVATE_KEY", converter = KeyConverter.class,
+            description = "The server's private key in base64 (as natpunch-go takes it). Prefer"
+                    + " --private-key-file: a key on the command line is visible to other users in"
+                    + " the process list.")
+    Key privateKey;
+
+    @Option(names = "--private-key-file", paramLabel = "FILE",
+            description = "Read the private key from FILE ('-' for standard input).")
+    Path privateKeyFile;
+
+    @Option(names = "--bind", paramLabel = "ADDRESS", defaultValue = "0.0.0.0",
+            description = "Local address to listen on (default ${DEFAULT-VALUE}; '::' for IPv4 and IPv6).")
+    InetAddress bind;
+
+    @Option(names = "--registration-ttl", paramLabel = "SECONDS", defaultValue = "600",
+            description = "Forget a client that has not been heard from for this long (default ${DEFAULT-VALUE}).")
+    long registrationTtlSeconds;
+
+    @Option(names = "--max-registrations", paramLabel = "N", defaultValue = "1000000",
+            description = "At most N registered keys, oldest forgotten first (default ${DEFAULT-VALUE}).")
+    int maxRegistrations;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Worker threads (default: one per core).")
+    Integer threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535) {
+            throw new Errors.UsageException("PORT must be 0 to 65535, not " + port);
+        }
+        if (privateKey != null && privateKeyFile != null) {
+            throw new Errors.UsageException("give the private key either as PRIVATE_KEY or with"
+                    + " --private-key-file, not both");
+        }
+        Key key = privateKeyFile != null ? KeyFiles.read(privateKeyFile, spec.commandLine().getErr())
+                : privateKey;
+        KeyPair keys = key != null ? KeyPair.fromPrivateKey(key) : KeyPair.generate();
+
+        RendezvousServer.Builder builder = RendezvousServer.builder()
+                .port(port)
+                .bindAddress(bind)
+                .keyPair(keys)
+                .registrationTtl(Duration.ofSeconds(registrationTtlSeconds))
+                .maxRegistrations(maxRegistrations);
+        if (threads != null) {
+            builder.workerThreads(threads);
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        try (RendezvousServer server = builder.build()) {
+            server.start();
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("Public key: " + server.publicKey().toBase64());
+            out.println("Listening on " + server.localAddress().getAddress().getHostAddress()
+                    + " port " + server.localAddress().getPort() + " (UDP)");
+            out.flush();
+            Thread hook = new Thread(() -> {
+                server.close();
+                stopped.countDown();
+            }, "natpunch-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            stopped.await();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,487 @@
+package dev.natpunch.client;
+
+import dev.natpunch.crypto.Key;
+import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.net.DatagramTransport;
+import dev.natpunch.net.TransportFactory;
+import dev.natpunch.wireguard.Device;
+import dev.natpunch.wireguard.Peer;
+import dev.natpunch.wireguard.PeerUpdate;
+import dev.natpunch.wireguard.WireguardControl;
+import dev.natpunch.wireguard.WireguardException;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The {@link PeerResolver} over one rendezvous server and a {@link WireguardControl}. */
+final class DefaultPeerResolver implements PeerResolver {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerResolver.class);
+
+    /**
+     * WireGuard's REJECT_AFTER_TIME: a handshake younger than this means the tunnel works, and
+     * WireGuard's own roaming knows the peer's endpoint better than the server does.
+     */
+    static final Duration FRESH_HANDSHAKE = Duration.ofSeconds(180);
+
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+    private static final Duration VERIFY_POLL = Duration.ofMillis(200);
+
+    private final String interfaceName;
+    private final String serverHost;
+    private final int serverPort;
+    private final Key serverKey;
+    private final WireguardControl wireguard;
+    private final TransportFactory transports;
+    private final Duration retryDelay;
+    private final int keepalive;
+    private final Duration timeout;
+    private final Duration responseTimeout;
+    private final Duration verifyWait;
+    private final ResolveListener listener;
+    private final Clock clock;
+
+    private final Object lock = new Object();
+    private volatile boolean closed;
+    private RendezvousClient client;
+    private DatagramTransport transport;
+    private int transportPort = -1;
+
+    private DefaultPeerResolver(BuilderImpl b) {
+        this.interfaceName = b.interfaceName;
+        this.serverHost = b.serverHost;
+        this.serverPort = b.serverPort;
+        this.serverKey = b.serverKey;
+        this.wireguard = b.wireguard != null ? b.wireguard : WireguardControl.automatic();
+        this.transports = b.transports != null ? b.transports : TransportFactory.raw();
+        this.retryDelay = b.retryDelay;
+        this.keepalive = b.keepalive;
+        this.timeout = b.timeout;
+        this.responseTimeout = b.responseTimeout;
+        this.verifyWait = b.verifyWait;
+        this.listener = b.listener;
+        this.clock = b.clock;
+    }
+
+    @Override
+    public ResolveReport resolveAll() throws IOException, InterruptedException {
+        Instant deadline = clock.instant().plus(timeout);
+        Device device = readDevice();
+        Map<Key, PeerResult> results = new LinkedHashMap<>();
+        Map<Key, Instant> changedAt = new LinkedHashMap<>();
+        while (true) {
+            checkOpen();
+            device = readDevice();
+            pass(device, results, changedAt, false);
+            boolean missing = results.values().stream().anyMatch(r -> !r.hasEndpoint());
+            if (!missing || !clock.instant().isBefore(deadline)) {
+                break;
+            }
+            pause(retryDelay);
+        }
+        if (!verifyWait.isZero() && !changedAt.isEmpty()) {
+            verify(results, changedAt);
+        }
+        List<PeerResult> ordered = new ArrayList<>();
+        for (Peer p : device.peers()) {
+            PeerResult r = results.get(p.publicKey());
+            if (r != null) {
+                ordered.add(r);
+            }
+        }
+        return new ResolveReport(interfaceName, ordered);
+    }
+
+    @Override
+    public void runContinuously() throws IOException, InterruptedException {
+        Map<Key, PeerResult> results = new LinkedHashMap<>();
+        Duration backoff = retryDelay;
+        while (true) {
+            checkOpen();
+            try {
+                Device device = readDevice();
+                results.keySet().retainAll(device.peers().stream().map(Peer::publicKey).toList());
+                pass(device, results, new LinkedHashMap<>(), true);
+                backoff = retryDelay;
+                pause(retryDelay);
+            } catch (WireguardException e) {
+                if (!e.kind().isTransient()) {
+                    throw e;
+                }
+                backoff = retryLater("reading " + interfaceName, e, backoff);
+            } catch (IOException e) {
+                if (closed) {
+                    return;
+                }
+                backoff = retryLater("the rendezvous server", e, backoff);
+            }
+        }
+    }
+
+    /**
+     * One pass: looks up every peer that needs it and applies what the server says. In continuous
+     * mode every peer is looked up again, so that a peer whose mapping changed is followed.
+     */
+    private void pass(
+            Device device, Map<Key, PeerResult> results, Map<Key, Instant> changedAt, boolean refresh)
+            throws IOException, InterruptedException {
+        RendezvousClient rendezvous = session(device);
+        for (Peer peer : device.peers()) {
+            checkOpen();
+            PeerResult previous = results.get(peer.publicKey());
+            if (!refresh && previous != null && previous.hasEndpoint()) {
+                continue;
+            }
+            Optional<InetSocketAddress> found = rendezvous.lookup(peer.publicKey());
+            PeerResult result;
+            if (found.isEmpty()) {
+                result = PeerResult.of(peer.publicKey(), PeerStatus.NOT_FOUND, null);
+            } else {
+                Instant before = clock.instant();
+                result = apply(peer, found.get());
+                if (result.status() == PeerStatus.RESOLVED) {
+                    changedAt.put(peer.publicKey(), before);
+                }
+            }
+            results.put(peer.publicKey(), result);
+            if (previous == null || !previous.equals(result)) {
+                report(result);
+            }
+        }
+    }
+
+    /** Points the peer at {@code endpoint} unless WireGuard already has a working path. */
+    private PeerResult apply(Peer peer, InetSocketAddress endpoint) {
+        Key key = peer.publicKey();
+        Optional<InetSocketAddress> current = peer.endpoint();
+        if (current.isPresent() && current.get().equals(endpoint)
+                && peer.persistentKeepaliveSeconds() == keepalive) {
+            return PeerResult.of(key, hasFreshHandshake(peer)
+                    ? PeerStatus.ALREADY_CONNECTED : PeerStatus.RESOLVED, endpoint);
+        }
+        if (current.isPresent() && !current.get().equals(endpoint) && hasFreshHandshake(peer)) {
+            return PeerResult.of(key, PeerStatus.ALREADY_CONNECTED, current.get());
+        }
+        try {
+            if (peer.persistentKeepaliveSeconds() != 0) {
+                // WireGuard sends a keepalive (and so starts a handshake) only when the keepalive
+                // goes from off to on; switching it off first makes the new endpoint count now
+                // instead of at the next 25 s tick.
+                wireguard.updatePeer(interfaceName,
+                        PeerUpdate.builder(key).endpoint(endpoint).persistentKeepalive(0).build());
+            } else {
+                wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint).build());
+            }
+            wireguard.updatePeer(interfaceName,
+                    PeerUpdate.builder(key).persistentKeepalive(keepalive).build());
+            return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
+        } catch (IOException e) {
+            return PeerResult.failed(key, PeerStatus.ERROR, null,
+                    "could not set the endpoint: " + e.getMessage());
+        }
+    }
+
+    private boolean hasFreshHandshake(Peer peer) {
+        return peer.latestHandshake()
+                .map(t -> Duration.between(t, clock.instant()).compareTo(FRESH_HANDSHAKE) < 0)
+                .orElse(false);
+    }
+
+    /** Waits for handshakes newer than each change; peers without one end in NO_HANDSHAKE. */
+    private void verify(Map<Key, PeerResult> results, Map<Key, Instant> changedAt)
+            throws IOException, InterruptedException {
+        Instant deadline = clock.instant().plus(verifyWait);
+        Map<Key, Instant> pending = new LinkedHashMap<>(changedAt);
+        while (!pending.isEmpty()) {
+            checkOpen();
+            Device device = readDevice();
+            for (Peer peer : device.peers()) {
+                Instant since = pending.get(peer.publicKey());
+                if (since != null && peer.latestHandshake().filter(t -> !t.isBefore(since)).isPresent()) {
+                    pending.remove(peer.publicKey());
+                    PeerResult r = PeerResult.of(peer.publicKey(), PeerStatus.CONNECTED,
+                            peer.endpoint().orElse(null));
+                    results.put(peer.publicKey(), r);
+                    report(r);
+                }
+            }
+            if (!clock.instant().isBefore(deadline)) {
+                break;
+            }
+            pause(VERIFY_POLL);
+        }
+        for (Key key : pending.keySet()) {
+            PeerResult was = results.get(key);
+            PeerResult r = PeerResult.failed(key, PeerStatus.NO_HANDSHAKE, was.endpoint().orElse(null),
+                    "no WireGuard handshake within " + verifyWait.toSeconds() + " s of setting the"
+                            + " endpoint: a direct path is unlikely (a NAT that maps per destination,"
+                            + " i.e. a symmetric NAT, on either side?) or the peer has not looked us up yet");
+            results.put(key, r);
+            report(r);
+        }
+    }
+
+    private Device readDevice() throws IOException {
+        Device device = wireguard.device(interfaceName);
+        if (device.privateKey().isEmpty()) {
+            throw new IOException("cannot read the private key of " + interfaceName
+                    + ": natpunch registers with the interface's own key, so it needs root"
+                    + " (or CAP_NET_ADMIN) and an interface with a private key set");
+        }
+        if (device.peers().isEmpty()) {
+            throw new IOException(interfaceName + " has no peers: add them first, e.g."
+                    + " wg set " + interfaceName + " peer <PUBLIC_KEY> allowed-ips <IP>/32");
+        }
+        return device;
+    }
+
+    /** The session for this device, reopened when the listen port changed. */
+    private RendezvousClient session(Device device) throws IOException {
+        synchronized (lock) {
+            checkOpenUnchecked();
+            if (client != null && transportPort == device.listenPort()) {
+                return client;
+            }
+            closeSession();
+            InetSocketAddress server = resolveServer();
+            transport = transports.open(server, device.listenPort());
+            transportPort = device.listenPort();
+            client = new RendezvousClient(KeyPair.fromPrivateKey(device.privateKey().orElseThrow()),
+                    serverKey, transport, responseTimeout);
+            client.handshake();
+            LOG.debug("registered with {} from port {}", server, device.listenPort());
+            listener.onServerHandshake(server);
+            return client;
+        }
+    }
+
+    private InetSocketAddress resolveServer() throws IOException {
+        try {
+            InetAddress address = InetAddress.getByName(serverHost);
+            return new InetSocketAddress(address, serverPort);
+        } catch (UnknownHostException e) {
+            throw new IOException("cannot resolve the server name '" + serverHost
+                    + "': check the spelling and this machine's DNS", e);
+        }
+    }
+
+    private Duration retryLater(String what, IOException e, Duration backoff)
+            throws InterruptedException {
+        LOG.warn("{} failed, retrying in {} s: {}", what, backoff.toSeconds(), e.getMessage());
+        listener.onRetry(what, e);
+        synchronized (lock) {
+            closeSession();
+        }
+        long jitter = ThreadLocalRandom.current().nextLong(backoff.toMillis() / 4 + 1);
+        pause(backoff.plusMillis(jitter));
+        Duration next = backoff.multipliedBy(2);
+        return next.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : next;
+    }
+
+    private void report(PeerResult result) {
+        LOG.debug("{} {} {}", result.peer().toBase64(), result.status(), result.endpoint());
+        listener.onPeer(result);
+    }
+
+    private void pause(Duration d) throws InterruptedException {
+        synchronized (lock) {
+            long end = System.nanoTime() + d.toNanos();
+            long left;
+            while (!closed && (left = end - System.nanoTime()) > 0) {
+                lock.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+        checkOpenInterrupted();
+    }
+
+    private void checkOpen() throws IOException {
+        checkOpenUnchecked();
+        if (Thread.currentThread().isInterrupted()) {
+            throw new IOException("interrupted");
+        }
+    }
+
+    private void checkOpenUnchecked() throws IOException {
+        if (closed) {
+            throw new ClosedResolverException();
+        }
+    }
+
+    private void checkOpenInterrupted() throws InterruptedException {
+        if (closed) {
+            throw new InterruptedException("resolver closed");
+        }
+    }
+
+    private void closeSession() {
+        if (client != null) {
+            client.close();
+            client = null;
+        }
+        if (transport != null) {
+            try {
+                transport.close();
+            } catch (IOException e) {
+                LOG.debug("closing the transport failed", e);
+            }
+            transport = null;
+        }
+        transportPort = -1;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        DatagramTransport t;
+        synchronized (lock) {
+            lock.notifyAll();
+            t = transport;
+        }
+        if (t != null) {
+            try {
+                t.close();
+            } catch (IOException e) {
+                LOG.debug("closing the transport failed", e);
+            }
+        }
+        synchronized (lock) {
+            closeSession();
+        }
+    }
+
+    /** Thrown inside the resolver when {@link #close()} ended it. */
+    static final class ClosedResolverException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        ClosedResolverException() {
+            super("the resolver was closed");
+        }
+    }
+
+    static final class BuilderImpl implements Builder {
+        private String interfaceName;
+        private String serverHost;
+        private int serverPort;
+        private Key serverKey;
+        private WireguardControl wireguard;
+        private TransportFactory transports;
+        private Duration retryDelay = Duration.ofSeconds(2);
+        private int keepalive = 25;
+        private Duration timeout = Duration.ofSeconds(60);
+        private Duration responseTimeout = Duration.ofSeconds(10);
+        private Duration verifyWait = Duration.ZERO;
+        private ResolveListener listener = new ResolveListener() { };
+        private Clock clock = Clock.systemUTC();
+
+        @Override
+        public Builder interfaceName(String name) {
+            this.interfaceName = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        @Override
+        public Builder server(String host, int port) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("server port must be 1 to 65535, not " + port);
+            }
+            this.serverHost = Objects.requireNonNull(host, "host");
+            this.serverPort = port;
+            return this;
+        }
+
+        @Override
+        public Builder serverKey(Key key) {
+            this.serverKey = Objects.requireNonNull(key, "key");
+            return this;
+        }
+
+        @Override
+        public Builder wireguard(WireguardControl control) {
+            this.wireguard = Objects.requireNonNull(control, "control");
+            return this;
+        }
+
+        @Override
+        public Builder transport(TransportFactory factory) {
+            this.transports = Objects.requireNonNull(factory, "factory");
+            return this;
+        }
+
+        @Override
+        public Builder retryDelay(Duration delay) {
+            this.retryDelay = positive(delay, "retry delay");
+            return this;
+        }
+
+        @Override
+        public Builder persistentKeepalive(int seconds) {
+            if (seconds < 1 || seconds > 65535) {
+                throw new IllegalArgumentException(
+                        "persistent keepalive must be 1 to 65535 seconds, not " + seconds);
+            }
+            this.keepalive = seconds;
+            return this;
+        }
+
+        @Override
+        public Builder timeout(Duration timeout) {
+            this.timeout = positive(timeout, "timeout");
+            return this;
+        }
+
+        @Override
+        public Builder responseTimeout(Duration timeout) {
+            this.responseTimeout = positive(timeout, "response timeout");
+            return this;
+        }
+
+        @Override
+        public Builder verifyHandshake(Duration wait) {
+            if (wait.isNegative()) {
+                throw new IllegalArgumentException("verification time must not be negative");
+            }
+            this.verifyWait = wait;
+            return this;
+        }
+
+        @Override
+        public Builder listener(ResolveListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        @Override
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        @Override
+        public PeerResolver build() {
+            if (interfaceName == null || serverHost == null || serverKey == null) {
+                throw new IllegalStateException(
+                        "interfaceName, server and serverKey are required");
+            }
+            return new DefaultPeerResolver(this);
+        }
+
+        private static Duration positive(Duration d, String what) {
+            if (d.isZero() || d.isNegative()) {
+                throw new IllegalArgumentException(what + " must be positive");
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package dev.natpunch.client;
+
+import dev.natpunch.crypto.Key;
+import dev.natpunch.net.TransportFactory;
+import dev.natpunch.wireguard.WireguardControl;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+
+/**
+ * Finds every peer of a WireGuard interface through a rendezvous server and points WireGuard at
+ * it, so that both sides punch through their NATs.
+ *
+ * <p>The resolver registers the interface's own key with the server (a Noise IK handshake whose
+ * datagrams leave from WireGuard's listen port, so the server records WireGuard's own NAT
+ * mapping), asks for each peer's mapping, and sets each found peer's endpoint and persistent
+ * keepalive. Peers the server does not know yet are asked again every {@link
+ * Builder#retryDelay(Duration) retry delay}.
+ *
+ * <pre>{@code
+ * try (PeerResolver resolver = PeerResolver.builder()
+ *         .interfaceName("wg0")
+ *         .server("rendezvous.example.net", 12345)
+ *         .serverKey(Key.fromBase64("1rwvlEQkF6vL4jA1gRzlTM7I3tuZHtdq8qkLMwBs8Uw="))
+ *         .build()) {
+ *     ResolveReport report = resolver.resolveAll();
+ * }
+ * }</pre>
+ *
+ * <p>A resolver is used from one thread at a time; {@link #close()} may be called from any thread
+ * and stops a running {@link #resolveAll()} or {@link #runContinuously()} promptly.
+ */
+public interface PeerResolver extends AutoCloseable {
+
+    /** A builder with natpunch-go's defaults: retry every 2 s, persistent keepalive 25 s. */
+    static Builder builder() {
+        return new DefaultPeerResolver.BuilderImpl();
+    }
+
+    /**
+     * Resolves every peer of the interface: retries peers the server does not know until all are
+     * found or the {@link Builder#timeout(Duration) timeout} passes, then, if {@link
+     * Builder#verifyHandshake(Duration) verification} is on, waits for WireGuard handshakes.
+     *
+     * @return one result per peer; never blocks longer than timeout + verification time + one
+     *     server response timeout
+     * @throws IOException if the interface cannot be read or changed, or the server cannot be
+     *     reached at all (the message says what to do)
+     * @throws InterruptedException if the thread is interrupted
+     */
+    ResolveReport resolveAll() throws IOException, InterruptedException;
+
+    /**
+     * Keeps resolving until {@link #close()} or interruption: re-reads the interface (new peers
+     * join), looks up every peer each pass, and updates endpoints that changed. Network failures
+     * are reported to the listener and retried with backoff, never fatal.
+     *
+     * @throws IOException only for failures a retry cannot fix (no such interface, no privileges)
+     * @throws InterruptedException if the thread is interrupted
+     */
+    void runContinuously() throws IOException, InterruptedException;
+
+    /** Stops a running resolution promptly and releases the sockets. Idempotent. */
+    @Override
+    void close();
+
+    /** Configuration of a {@link PeerResolver}. */
+    interface Builder {
+        /** The WireGuard interface whose peers to resolve (required). */
+        Builder interfaceName(String name);
+
+        /** The rendezvous server (required); the name is resolved again on every reconnection. */
+        Builder server(String host, int port);
+
+        /** The rendezvous server's public key (required). */
+        Builder serverKey(Key key);
+
+        /** How to read and change WireGuard; default {@link WireguardControl#automatic()}. */
+        Builder wireguard(WireguardControl control);
+
+        /** How to reach the server; default {@link TransportFactory#raw()}. */
+        Builder transport(TransportFactory factory);
+
+        /** Pause between passes over unresolved peers; default 2 s (natpunch-go's --delay). */
+        Builder retryDelay(Duration delay);
+
+        /** Persistent keepalive set on each resolved peer, 1 to 65535 s; default 25 s. */
+        Builder persistentKeepalive(int seconds);
+
+        /** How long {@link #resolveAll()} keeps retrying peers that are not found; default 60 s. */
+        Builder timeout(Duration timeout);
+
+        /** How long to wait for each server answer; default 10 s, as natpunch-go. */
+        Builder responseTimeout(Duration timeout);
+
+        /**
+         * After setting endpoints, how long to wait for WireGuard handshakes that prove the path
+         * works; {@link Duration#ZERO} (the default) does not wait.
+         */
+        Builder verifyHandshake(Duration wait);
+
+        /** Receives progress; default none. */
+        Builder listener(ResolveListener listener);
+
+        /** The clock for timestamps and deadlines; default the system clock. */
+        Builder clock(Clock clock);
+
+        /**
+         * Builds the resolver. Nothing is opened until {@link PeerResolver#resolveAll()} or {@link
+         * PeerResolver#runContinuously()}.
+         *
+         * @throws IllegalStateException if a required setting is missing
+         */
+        PeerResolver build();
+    }
+}
