@@ -1,0 +1,70 @@
+package dev.natpunch.wireguard;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Reads a WireGuard device and changes a peer's endpoint and persistent keepalive, touching
+ * nothing else. Implementations are thread-safe and hold no open resources between calls.
+ *
+ * <p>Interface names are checked as Linux checks them (1 to 15 characters, no '/', ':' or
+ * whitespace, not "." or ".."); a bad name is an {@link IllegalArgumentException}.
+ */
+public interface WireguardControl {
+    /** The directories wireguard-go and other userspace implementations put their sockets in. */
+    List<Path> DEFAULT_SOCKET_DIRECTORIES = List.of(Path.of("/var/run/wireguard"), Path.of("/run/wireguard"));
+
+    /**
+     * Picks the backend per interface: UAPI socket if /var/run/wireguard/&lt;if&gt;.sock (or
+     * /run/wireguard) exists, else kernel netlink, else the {@code wg} command (used only when
+     * netlink cannot be reached from Java at all, e.g. JNA's native library does not load).
+     * {@link #backendName()} is {@code "automatic"}.
+     */
+    static WireguardControl automatic() {
+        return new AutomaticBackend(DEFAULT_SOCKET_DIRECTORIES, NetlinkBackend::new, new WgCommandBackend(Path.of("wg")));
+    }
+
+    /** The userspace API over the Unix socket in the default directories. */
+    static WireguardControl uapi() {
+        return new UapiBackend(DEFAULT_SOCKET_DIRECTORIES);
+    }
+
+    /** The userspace API over {@code <socketDirectory>/<interface>.sock}. */
+    static WireguardControl uapi(Path socketDirectory) {
+        return new UapiBackend(List.of(socketDirectory));
+    }
+
+    /**
+     * The Linux kernel's generic netlink API (kernel module {@code wireguard}). Resolving the
+     * family may make the kernel try to load the module, as {@code wg} does.
+     */
+    static WireguardControl netlink() {
+        return new NetlinkBackend();
+    }
+
+    /** The {@code wg} command found on the PATH. */
+    static WireguardControl wgCommand() {
+        return new WgCommandBackend(Path.of("wg"));
+    }
+
+    /** The {@code wg} command at this path. */
+    static WireguardControl wgCommand(Path wgExecutable) {
+        return new WgCommandBackend(wgExecutable);
+    }
+
+    /** Reads the interface: keys, port, fwmark, and every peer. */
+    Device device(String interfaceName) throws WireguardException;
+
+    /**
+     * Sets only what the update names (endpoint and/or persistent keepalive) on an existing peer:
+     * update_only / WGPEER_F_UPDATE_ONLY, never creates or removes peers, never touches keys or
+     * allowed IPs.
+     *
+     * @throws WireguardException of kind {@link WireguardException.Kind#NO_SUCH_PEER} if the peer
+     *     is not configured on the interface (then nothing was changed)
+     */
+    void updatePeer(String interfaceName, PeerUpdate update) throws WireguardException;
+
+    /** {@code "uapi"}, {@code "netlink"}, {@code "wg"} (or {@code "automatic"}). */
+    String backendName();
+}
