@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +57,7 @@ public final class RawUdpTransport implements DatagramTransport {
     private final Memory sendBuffer;
     private final Memory receiveBuffer;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicLong droppedAfterFilter = new AtomicLong();
 
     private RawUdpTransport(LinuxLibc libc, InetSocketAddress server, int localPort, RawUdpFraming framing,
                             int fd, int wakeFd) {
@@ -204,6 +206,7 @@ public final class RawUdpTransport implements DatagramTransport {
                     try {
                         framing.unframe(packet);
                     } catch (Ipv4Udp.MalformedPacketException e) {
+                        droppedAfterFilter.incrementAndGet();
                         log.debug("dropped a datagram that passed the socket filter: {}", e.getMessage());
                         continue;
                     }
@@ -242,6 +245,14 @@ public final class RawUdpTransport implements DatagramTransport {
                 log.debug("raw UDP transport closed: {} -> {}", local, server);
             }
         }
+    }
+
+    /**
+     * How many datagrams the kernel's filter let through but the checks in Java refused. Stays 0
+     * unless the filter is wrong or a packet is corrupt; a non-zero value is worth a look.
+     */
+    long droppedAfterFilter() {
+        return droppedAfterFilter.get();
     }
 
     @Override
