@@ -1,0 +1,409 @@
+package dev.natpunch.net;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Platform;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link DatagramTransport} over a Linux raw socket, so that datagrams to the server leave with
+ * a UDP source port that another socket (WireGuard's) holds. The NAT in front of this host then
+ * maps them exactly like WireGuard's own traffic, which is what makes the server's view of our
+ * address useful to peers.
+ *
+ * <p>Answers are read from the same raw socket, which would otherwise see every UDP datagram the
+ * host receives: a classic BPF filter in the kernel keeps only datagrams from the server's address
+ * and port to our port, and each one is checked again here. The kernel also hands those datagrams
+ * to the socket that owns the port, which for WireGuard means they are dropped as invalid.
+ *
+ * <p>Needs Linux and root or {@code CAP_NET_RAW}. IPv4 only for now. Thread-safe; {@link #close()}
+ * wakes a thread blocked in {@link #receive}.
+ */
+public final class RawUdpTransport implements DatagramTransport {
+
+    private static final Logger log = LoggerFactory.getLogger(RawUdpTransport.class);
+
+    /** errno values a raw socket reports for ICMP errors about earlier datagrams: not fatal for us. */
+    private static final Set<Integer> ICMP_ERRNOS = Set.of(
+            13 /* EACCES */, 64 /* ENONET */, 71 /* EPROTO */, 90 /* EMSGSIZE */, 92 /* ENOPROTOOPT */,
+            101 /* ENETUNREACH */, 111 /* ECONNREFUSED */, 112 /* EHOSTDOWN */, 113 /* EHOSTUNREACH */);
+
+    private final LinuxLibc libc;
+    private final InetSocketAddress server;
+    private final InetSocketAddress local;
+    private final RawUdpFraming framing;
+    private final int fd;
+    private final int wakeFd;
+    private final Object sendLock = new Object();
+    private final Object receiveLock = new Object();
+    private final Memory sendBuffer;
+    private final Memory receiveBuffer;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicLong droppedAfterFilter = new AtomicLong();
+
+    private RawUdpTransport(LinuxLibc libc, InetSocketAddress server, int localPort, RawUdpFraming framing,
+                            int fd, int wakeFd) {
+        this.libc = libc;
+        this.server = server;
+        this.local = new InetSocketAddress(framing.localAddress(), localPort);
+        this.framing = framing;
+        this.fd = fd;
+        this.wakeFd = wakeFd;
+        this.sendBuffer = new Memory(framing.maxPacket());
+        this.receiveBuffer = new Memory(framing.maxPacket());
+    }
+
+    /**
+     * Opens the raw socket: datagrams to {@code server} leave with UDP source port
+     * {@code localPort} and the source address of the kernel's route to the server.
+     *
+     * @throws IOException if this is not Linux, the process lacks {@code CAP_NET_RAW}, there is no
+     *     route to the server, or the server is an IPv6 address (not supported yet)
+     */
+    public static RawUdpTransport open(InetSocketAddress server, int localPort) throws IOException {
+        Objects.requireNonNull(server, "server");
+        if (server.isUnresolved()) {
+            throw new IllegalArgumentException("server address is unresolved: " + server);
+        }
+        if (server.getPort() == 0) {
+            throw new IllegalArgumentException("server port is 0");
+        }
+        if (localPort < 1 || localPort > 0xFFFF) {
+            throw new IllegalArgumentException("local port out of range: " + localPort);
+        }
+        if (!Platform.isLinux()) {
+            throw new IOException("raw UDP transport is only implemented for Linux, not "
+                    + System.getProperty("os.name"));
+        }
+        InetAddress serverAddress = server.getAddress();
+        if (serverAddress instanceof Inet6Address) {
+            throw new IOException("raw UDP transport does not support IPv6 servers yet: " + server);
+        }
+        LinuxLibc libc = loadLibc();
+        InetAddress source = routeSource(server);
+        RawUdpFraming framing = new Ipv4RawFraming((Inet4Address) source, localPort,
+                (Inet4Address) serverAddress, server.getPort());
+
+        int fd;
+        try {
+            fd = libc.socket(framing.domain(), LinuxLibc.SOCK_RAW | LinuxLibc.SOCK_CLOEXEC, LinuxLibc.IPPROTO_UDP);
+        } catch (LastErrorException e) {
+            int errno = e.getErrorCode();
+            if (errno == LinuxLibc.EPERM || errno == LinuxLibc.EACCES) {
+                throw new IOException("raw sockets need root or CAP_NET_RAW: run as root or "
+                        + "`setcap cap_net_raw+ep` on the java binary (" + strerror(libc, errno) + ")", e);
+            }
+            throw failure(libc, "socket(AF_INET, SOCK_RAW, IPPROTO_UDP)", e);
+        }
+        int wakeFd = -1;
+        try {
+            framing.configure(libc, fd);
+            attachFilter(libc, fd, framing.filter());
+            drain(libc, fd, framing.maxPacket());
+            wakeFd = libc.eventfd(0, LinuxLibc.EFD_CLOEXEC | LinuxLibc.EFD_NONBLOCK);
+        } catch (LastErrorException e) {
+            closeQuietly(libc, fd);
+            throw failure(libc, "setting up the raw socket", e);
+        }
+        RawUdpTransport transport = new RawUdpTransport(libc, server, localPort, framing, fd, wakeFd);
+        log.debug("raw UDP transport open: {} -> {}", transport.local, server);
+        return transport;
+    }
+
+    @Override
+    public InetSocketAddress server() {
+        return server;
+    }
+
+    /** The source address (from the route to the server) and port of our datagrams. */
+    public InetSocketAddress localAddress() {
+        return local;
+    }
+
+    /**
+     * Sends the buffer's remaining bytes as one UDP datagram and advances its position past them.
+     *
+     * @throws IOException if the datagram is larger than one IP packet or than the route's MTU
+     *     (nothing is fragmented), or the transport is closed
+     */
+    @Override
+    public void send(ByteBuffer datagram) throws IOException {
+        int length = datagram.remaining();
+        if (length > framing.maxPayload()) {
+            throw new IOException("datagram of " + length + " bytes exceeds the UDP maximum of "
+                    + framing.maxPayload() + " bytes");
+        }
+        synchronized (sendLock) {
+            ensureOpen();
+            ByteBuffer out = sendBuffer.getByteBuffer(0, sendBuffer.size());
+            framing.frame(datagram.duplicate(), out);
+            int packetLength = out.position();
+            while (true) {
+                try {
+                    long sent = libc.sendto(fd, sendBuffer, new NativeLong(packetLength), 0,
+                            framing.destination(), framing.destination().size()).longValue();
+                    if (sent != packetLength) {
+                        throw new IOException("sendto sent " + sent + " of " + packetLength + " bytes");
+                    }
+                    break;
+                } catch (LastErrorException e) {
+                    int errno = e.getErrorCode();
+                    if (errno == LinuxLibc.EINTR) {
+                        continue;
+                    }
+                    if (errno == LinuxLibc.EMSGSIZE) {
+                        throw new IOException("datagram of " + length + " bytes does not fit the MTU of the route to "
+                                + server + " (" + strerror(libc, errno) + ")", e);
+                    }
+                    throw failure(libc, "sendto " + server, e);
+                }
+            }
+        }
+        datagram.position(datagram.limit());
+    }
+
+    /**
+     * Waits up to {@code timeout} for the next datagram from the server to our port and copies its
+     * UDP payload into {@code dst}. Like {@link DatagramChannel#receive}, a payload longer than
+     * {@code dst.remaining()} is truncated.
+     *
+     * @return the number of bytes copied, or -1 if nothing arrived in time
+     * @throws AsynchronousCloseException if {@link #close()} was called while waiting
+     */
+    @Override
+    public int receive(ByteBuffer dst, Duration timeout) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("negative timeout: " + timeout);
+        }
+        long start = System.nanoTime();
+        long timeoutNanos = saturatedNanos(timeout);
+        synchronized (receiveLock) {
+            ensureOpen();
+            LinuxLibc.PollFd[] fds = (LinuxLibc.PollFd[]) new LinuxLibc.PollFd().toArray(2);
+            while (true) {
+                int n = readOne();
+                if (n >= 0) {
+                    ByteBuffer packet = receiveBuffer.getByteBuffer(0, n);
+                    try {
+                        framing.unframe(packet);
+                    } catch (Ipv4Udp.MalformedPacketException e) {
+                        droppedAfterFilter.incrementAndGet();
+                        log.debug("dropped a datagram that passed the socket filter: {}", e.getMessage());
+                        continue;
+                    }
+                    int copied = Math.min(packet.remaining(), dst.remaining());
+                    packet.limit(packet.position() + copied);
+                    dst.put(packet);
+                    return copied;
+                }
+                long left = timeoutNanos - (System.nanoTime() - start);
+                if (left <= 0) {
+                    return -1;
+                }
+                if (!awaitReadable(fds, left)) {
+                    throw new AsynchronousCloseException();
+                }
+            }
+        }
+    }
+
+    /** Idempotent. Releases the socket once no other thread is using it. */
+    @Override
+    public void close() throws IOException {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        wakeReceiver();
+        synchronized (sendLock) {
+            synchronized (receiveLock) {
+                closeQuietly(libc, wakeFd);
+                try {
+                    libc.close(fd);
+                } catch (LastErrorException e) {
+                    // Linux releases the descriptor even when close() reports an error.
+                    throw failure(libc, "close", e);
+                }
+                log.debug("raw UDP transport closed: {} -> {}", local, server);
+            }
+        }
+    }
+
+    /**
+     * How many datagrams the kernel's filter let through but the checks in Java refused. Stays 0
+     * unless the filter is wrong or a packet is corrupt; a non-zero value is worth a look.
+     */
+    long droppedAfterFilter() {
+        return droppedAfterFilter.get();
+    }
+
+    @Override
+    public String toString() {
+        return "RawUdpTransport[" + local + " -> " + server + (closed.get() ? ", closed" : "") + "]";
+    }
+
+    /** Reads one packet without blocking: its length, or -1 if none is queued. */
+    private int readOne() throws IOException {
+        while (true) {
+            try {
+                return libc.recv(fd, receiveBuffer, new NativeLong(receiveBuffer.size()), LinuxLibc.MSG_DONTWAIT)
+                        .intValue();
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno == LinuxLibc.EAGAIN) {
+                    return -1;
+                }
+                if (errno == LinuxLibc.EINTR) {
+                    continue;
+                }
+                if (ICMP_ERRNOS.contains(errno)) {
+                    log.debug("ICMP error reported on the raw socket: {}", strerror(libc, errno));
+                    continue;
+                }
+                throw failure(libc, "recv", e);
+            }
+        }
+    }
+
+    /** Polls until the socket is readable or the time is up: false if closed meanwhile. */
+    private boolean awaitReadable(LinuxLibc.PollFd[] fds, long nanos) throws IOException {
+        fds[0].fd = fd;
+        fds[0].events = LinuxLibc.POLLIN;
+        fds[0].revents = 0;
+        fds[1].fd = wakeFd;
+        fds[1].events = LinuxLibc.POLLIN;
+        fds[1].revents = 0;
+        // Round up: poll would otherwise return just before the deadline and we would spin.
+        long millis = Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
+        try {
+            libc.poll(fds, new NativeLong(2), (int) millis);
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() != LinuxLibc.EINTR) {
+                throw failure(libc, "poll", e);
+            }
+        }
+        if (closed.get() || fds[1].revents != 0) {
+            return false;
+        }
+        if ((fds[0].revents & LinuxLibc.POLLNVAL) != 0) {
+            throw new IOException("poll: raw socket descriptor is invalid");
+        }
+        return true;
+    }
+
+    private void wakeReceiver() {
+        Memory one = new Memory(8);
+        one.setLong(0, 1);
+        try {
+            libc.write(wakeFd, one, new NativeLong(8));
+        } catch (LastErrorException e) {
+            // Only EAGAIN (counter saturated) is possible, and then a wake-up is pending anyway.
+            log.debug("eventfd write: {}", strerror(libc, e.getErrorCode()));
+        }
+    }
+
+    private void ensureOpen() throws ClosedChannelException {
+        if (closed.get()) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    private static void attachFilter(LinuxLibc libc, int fd, BpfProgram program) {
+        byte[] code = program.toBytes(ByteOrder.nativeOrder());
+        Memory insns = new Memory(code.length);
+        insns.write(0, code, 0, code.length);
+        LinuxLibc.SockFprog fprog = new LinuxLibc.SockFprog(program.instructions().size(), insns);
+        libc.setsockopt(fd, LinuxLibc.SOL_SOCKET, LinuxLibc.SO_ATTACH_FILTER, fprog, fprog.size());
+    }
+
+    /**
+     * Discards what the socket queued between socket() and SO_ATTACH_FILTER: that was unfiltered.
+     * Nothing of ours can be among it, since we have not sent anything yet.
+     */
+    private static void drain(LinuxLibc libc, int fd, int bufferSize) {
+        Memory scratch = new Memory(bufferSize);
+        int dropped = 0;
+        while (true) {
+            try {
+                libc.recv(fd, scratch, new NativeLong(bufferSize), LinuxLibc.MSG_DONTWAIT);
+                dropped++;
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno == LinuxLibc.EAGAIN) {
+                    break;
+                }
+                if (errno != LinuxLibc.EINTR && !ICMP_ERRNOS.contains(errno)) {
+                    throw e;
+                }
+            }
+        }
+        if (dropped > 0) {
+            log.debug("drained {} unfiltered datagrams from the new raw socket", dropped);
+        }
+    }
+
+    /** The source address the kernel picks for datagrams to {@code server}. */
+    private static InetAddress routeSource(InetSocketAddress server) throws IOException {
+        try (DatagramChannel probe = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            // connect() on UDP only looks up the route; nothing is sent.
+            probe.connect(server);
+            return ((InetSocketAddress) probe.getLocalAddress()).getAddress();
+        } catch (IOException e) {
+            throw new IOException("no route to " + server + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static LinuxLibc loadLibc() throws IOException {
+        try {
+            return LinuxLibc.INSTANCE;
+        } catch (LinkageError e) {
+            throw new IOException("cannot load libc through JNA: " + e, e);
+        }
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static IOException failure(LinuxLibc libc, String what, LastErrorException e) {
+        return new IOException(what + ": " + strerror(libc, e.getErrorCode()) + " (errno " + e.getErrorCode() + ")", e);
+    }
+
+    private static String strerror(LinuxLibc libc, int errno) {
+        String s = libc.strerror(errno);
+        return s != null ? s : "errno " + errno;
+    }
+
+    private static void closeQuietly(LinuxLibc libc, int fd) {
+        if (fd < 0) {
+            return;
+        }
+        try {
+            libc.close(fd);
+        } catch (LastErrorException e) {
+            log.debug("close({}): {}", fd, strerror(libc, e.getErrorCode()));
+        }
+    }
+}

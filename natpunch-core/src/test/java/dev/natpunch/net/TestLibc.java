@@ -1,0 +1,30 @@
+package dev.natpunch.net;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+
+/** libc calls only tests make: entering network namespaces and dropping capabilities per thread. */
+interface TestLibc extends Library {
+
+    TestLibc INSTANCE = Native.load("c", TestLibc.class);
+
+    int O_RDONLY = 0;
+    int O_CLOEXEC = 0x80000;
+    int CLONE_NEWNET = 0x40000000;
+    int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+    int CAP_NET_RAW = 13;
+
+    int geteuid();
+
+    int open(String path, int flags) throws LastErrorException;
+
+    int close(int fd) throws LastErrorException;
+
+    int setns(int fd, int nstype) throws LastErrorException;
+
+    /** header: {version, pid}; data: three {effective, permitted, inheritable} words, low then high. */
+    int capget(int[] header, int[] data) throws LastErrorException;
+
+    int capset(int[] header, int[] data) throws LastErrorException;
+}
