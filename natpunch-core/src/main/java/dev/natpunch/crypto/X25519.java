@@ -1,6 +1,9 @@
 package dev.natpunch.crypto;
 
-/** X25519 (RFC 7748) scalar multiplication. */
+/**
+ * X25519 (RFC 7748) scalar multiplication, by BouncyCastle's {@code rfc7748.X25519}: the fastest
+ * of the providers measured (see docs/PERFORMANCE.md), and it works on caller-supplied arrays.
+ */
 final class X25519 {
     private X25519() {
     }
@@ -16,5 +19,21 @@ final class X25519 {
         byte[] out = new byte[Key.LENGTH];
         org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(privateKey, 0, out, 0);
         return out;
+    }
+
+    /** Writes the public key of the 32-byte scalar at {@code privOffset} (clamped on the fly). */
+    static void publicKey(byte[] priv, int privOffset, byte[] out, int outOffset) {
+        org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(priv, privOffset, out, outOffset);
+    }
+
+    /**
+     * Diffie-Hellman: writes X25519(priv, pub) to {@code out}.
+     *
+     * @return false if the result is all zeros, which happens exactly when {@code pub} is a
+     *     low-order point; the caller must then reject the key
+     */
+    static boolean agree(byte[] priv, int privOffset, byte[] pub, int pubOffset, byte[] out, int outOffset) {
+        return org.bouncycastle.math.ec.rfc7748.X25519.calculateAgreement(
+                priv, privOffset, pub, pubOffset, out, outOffset);
     }
 }
