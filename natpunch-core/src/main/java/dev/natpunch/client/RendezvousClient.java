@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
-import javax.crypto.AEADBadTagException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -247,10 +246,8 @@ public final class RendezvousClient implements Closeable {
                 log.debug("ignoring a {}-byte datagram while waiting for a lookup response", len);
                 continue;
             }
-            int plainLen;
-            try {
-                plainLen = LookupResponse.open(s.receiver, in, 0, len, scratch);
-            } catch (AEADBadTagException e) {
+            int plainLen = LookupResponse.open(s.receiver, in, 0, len, scratch);
+            if (plainLen < 0) {
                 log.debug("ignoring a lookup response that does not authenticate");
                 continue;
             }

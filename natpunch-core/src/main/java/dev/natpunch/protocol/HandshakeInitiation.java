@@ -39,15 +39,13 @@ public final class HandshakeInitiation {
     /**
      * Runs the responder's side of Noise message 1 and returns the client's timestamp.
      *
+     * <p>The fixed 104-byte Noise message always carries exactly the 8 timestamp bytes.
+     *
      * @param scratch receives the decrypted payload; at least 8 bytes
-     * @throws HandshakeException if the Noise message does not authenticate or carries less than
-     *     8 bytes of payload
+     * @throws HandshakeException if the Noise message does not authenticate
      */
     public static long read(NoiseHandshake responder, byte[] d, int off, byte[] scratch) throws HandshakeException {
-        int n = responder.readMessage(d, off + Wire.INITIATION_NOISE_OFFSET, Wire.INITIATION_NOISE_LENGTH, scratch, 0);
-        if (n < Wire.TIMESTAMP_LENGTH) {
-            throw new HandshakeException(HandshakeException.Reason.TRUNCATED);
-        }
+        responder.readMessage(d, off + Wire.INITIATION_NOISE_OFFSET, Wire.INITIATION_NOISE_LENGTH, scratch, 0);
         return Wire.readLong(scratch, 0);
     }
 }

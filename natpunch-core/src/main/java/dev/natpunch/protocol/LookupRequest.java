@@ -2,7 +2,6 @@ package dev.natpunch.protocol;
 
 import dev.natpunch.crypto.CipherState;
 import dev.natpunch.crypto.Key;
-import javax.crypto.AEADBadTagException;
 
 /**
  * Lookup request, client to server (93 bytes): type 3, session index (4), the client's send
@@ -43,12 +42,14 @@ public final class LookupRequest {
     }
 
     /**
-     * Decrypts the 64-byte plaintext into {@code plain} at {@code plainOff}. Does not check the
-     * counter against a replay window; the caller does that once the tag is verified.
+     * Decrypts the 64-byte plaintext into {@code plain} at {@code plainOff}, without allocating
+     * even when the tag is wrong. Does not check the counter against a replay window; the caller
+     * does that once the tag is verified.
+     *
+     * @return whether the ciphertext authenticated
      */
-    public static void open(CipherState receiver, byte[] d, int off, byte[] plain, int plainOff)
-            throws AEADBadTagException {
-        receiver.open(counter(d, off), d, off + Wire.LOOKUP_REQUEST_CIPHERTEXT_OFFSET,
-                Wire.LOOKUP_REQUEST_CIPHERTEXT_LENGTH, plain, plainOff);
+    public static boolean open(CipherState receiver, byte[] d, int off, byte[] plain, int plainOff) {
+        return receiver.tryOpen(counter(d, off), d, off + Wire.LOOKUP_REQUEST_CIPHERTEXT_OFFSET,
+                Wire.LOOKUP_REQUEST_CIPHERTEXT_LENGTH, plain, plainOff) >= 0;
     }
 }

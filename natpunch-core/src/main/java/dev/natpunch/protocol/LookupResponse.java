@@ -1,7 +1,6 @@
 package dev.natpunch.protocol;
 
 import dev.natpunch.crypto.CipherState;
-import javax.crypto.AEADBadTagException;
 
 /**
  * Lookup response, server to client: type 3, the server's send counter m (8), and
@@ -55,11 +54,11 @@ public final class LookupResponse {
      * Decrypts a response that passed {@link Messages#checkToClient}.
      *
      * @param plain receives the plaintext; at least 6 bytes
-     * @return 6 (IPv4 address and port are in {@code plain[0..6)}) or 0 (peer not found)
+     * @return 6 (IPv4 address and port are in {@code plain[0..6)}), 0 (peer not found), or -1 if
+     *     the ciphertext does not authenticate
      */
-    public static int open(CipherState receiver, byte[] d, int off, int len, byte[] plain)
-            throws AEADBadTagException {
-        return receiver.open(counter(d, off), d, off + Wire.LOOKUP_RESPONSE_CIPHERTEXT_OFFSET,
+    public static int open(CipherState receiver, byte[] d, int off, int len, byte[] plain) {
+        return receiver.tryOpen(counter(d, off), d, off + Wire.LOOKUP_RESPONSE_CIPHERTEXT_OFFSET,
                 len - Wire.LOOKUP_RESPONSE_CIPHERTEXT_OFFSET, plain, 0);
     }
 }

@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import javax.crypto.AEADBadTagException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -190,9 +189,7 @@ final class PacketHandler {
             return drop(DropReason.SESSION_EXPIRED, source);
         }
         byte[] plain = scratch.plain;
-        try {
-            LookupRequest.open(session.receiver, in, off, plain, 0);
-        } catch (AEADBadTagException e) {
+        if (!LookupRequest.open(session.receiver, in, off, plain, 0)) {
             return drop(DropReason.DECRYPTION_FAILED, source);
         }
         if (!session.replayWindow.accept(LookupRequest.counter(in, off))) {
