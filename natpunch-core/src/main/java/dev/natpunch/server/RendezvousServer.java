@@ -1,0 +1,120 @@
+package dev.natpunch.server;
+
+import dev.natpunch.crypto.Key;
+import dev.natpunch.crypto.KeyPair;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+
+/**
+ * A rendezvous server speaking protocol version 1 over UDP, wire-compatible with natpunch-go's
+ * server: clients authenticate with a Noise IK handshake using their WireGuard key, which registers
+ * the address and port the server sees them at; they then ask, by public key, where a peer is.
+ *
+ * <pre>{@code
+ * try (RendezvousServer server = RendezvousServer.builder().port(12345).keyPair(keys).build()) {
+ *     server.start();
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p><b>Addresses.</b> Without {@link Builder#bindAddress} the server binds the wildcard address,
+ * which is dual-stack (IPv4 and IPv6) where the system allows it. IPv4 clients reaching it through
+ * an IPv6 socket (IPv4-mapped addresses) are treated as IPv4. Version 1 answers can only carry an
+ * IPv4 address, so a peer registered from a genuine IPv6 address is answered as "not found".
+ *
+ * <p><b>Bounds.</b> Every table is bounded so that a flood of spoofed or hostile datagrams cannot
+ * exhaust memory: registrations expire after {@link Builder#registrationTtl} without a handshake or
+ * lookup from their client (default 30 minutes) and are capped ({@link Builder#maxRegistrations},
+ * default 1,000,000); sessions expire {@link Builder#sessionTtl} after their handshake (default
+ * 10 minutes; clients re-handshake every 5) and are capped ({@link Builder#maxSessions}, default
+ * 100,000). When a table is full, expired entries are purged and, if that is not enough, the new
+ * client is refused (the handshake is dropped and counted as {@link DropReason#REGISTRATIONS_FULL}
+ * or {@link DropReason#SESSIONS_FULL}); clients already known keep being served. The last accepted
+ * handshake timestamp of a client (replay protection) lives as long as its registration.
+ *
+ * <p>Implementations are thread-safe.
+ */
+public interface RendezvousServer extends AutoCloseable {
+
+    /** Default time a registration lives after its client's last handshake or lookup. */
+    Duration DEFAULT_REGISTRATION_TTL = Duration.ofMinutes(30);
+    /** Default time a session lives after its handshake. */
+    Duration DEFAULT_SESSION_TTL = Duration.ofMinutes(10);
+    /** Default cap on registrations. */
+    int DEFAULT_MAX_REGISTRATIONS = 1_000_000;
+    /** Default cap on sessions. */
+    int DEFAULT_MAX_SESSIONS = 100_000;
+
+    /** A builder with every default: port 0 (any free port), wildcard address, a fresh key pair. */
+    static Builder builder() {
+        return new ServerBuilder();
+    }
+
+    /**
+     * Binds the UDP socket and starts serving. May be called once.
+     *
+     * @throws IOException if the socket cannot be bound; when the port is taken the message names
+     *     the port and says what to do
+     * @throws IllegalStateException if already started or closed
+     */
+    void start() throws IOException;
+
+    /**
+     * The address the server is bound to; with port 0 in the builder, this gives the chosen port.
+     *
+     * @throws IllegalStateException before {@link #start()}
+     */
+    InetSocketAddress localAddress();
+
+    /** The server's static public key, which clients need (give it to them out of band). */
+    Key publicKey();
+
+    /** A snapshot of the counters. */
+    ServerMetrics metrics();
+
+    /**
+     * Stops serving, closes the socket and ends every thread the server started, within about a
+     * second. Idempotent; safe to call whether or not the server was started.
+     */
+    @Override
+    void close();
+
+    /** Configures a {@link RendezvousServer}. Not thread-safe. */
+    interface Builder {
+        /** UDP port to listen on, 0..65535; 0 picks a free port. Default 0. */
+        Builder port(int port);
+
+        /** Local address to bind; {@code null} (the default) means the dual-stack wildcard. */
+        Builder bindAddress(InetAddress address);
+
+        /** The server's static key pair. Default: a freshly generated one. */
+        Builder keyPair(KeyPair keyPair);
+
+        /** How long a registration lives without a handshake or lookup from its client. Positive. */
+        Builder registrationTtl(Duration ttl);
+
+        /** How long a session lives after its handshake. Positive; keep it above 5 minutes. */
+        Builder sessionTtl(Duration ttl);
+
+        /** Cap on registered client keys. At least 1. */
+        Builder maxRegistrations(int max);
+
+        /** Cap on concurrent sessions. At least 1. */
+        Builder maxSessions(int max);
+
+        /** Threads that receive and process datagrams. Default: the number of available processors. */
+        Builder workerThreads(int threads);
+
+        /** Observer of registrations, lookups and drops. Default: none. */
+        Builder listener(ServerListener listener);
+
+        /** Clock for expiry decisions (tests inject one). Default: the system UTC clock. */
+        Builder clock(Clock clock);
+
+        /** A new, not yet started server. */
+        RendezvousServer build();
+    }
+}

@@ -1,0 +1,104 @@
+package dev.natpunch.server;
+
+import dev.natpunch.crypto.KeyPair;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+
+final class ServerBuilder implements RendezvousServer.Builder {
+    private int port;
+    private InetAddress bindAddress;
+    private KeyPair keyPair;
+    private Duration registrationTtl = RendezvousServer.DEFAULT_REGISTRATION_TTL;
+    private Duration sessionTtl = RendezvousServer.DEFAULT_SESSION_TTL;
+    private int maxRegistrations = RendezvousServer.DEFAULT_MAX_REGISTRATIONS;
+    private int maxSessions = RendezvousServer.DEFAULT_MAX_SESSIONS;
+    private int workerThreads = Runtime.getRuntime().availableProcessors();
+    private ServerListener listener;
+    private Clock clock = Clock.systemUTC();
+
+    @Override
+    public RendezvousServer.Builder port(int port) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("UDP port must be 0..65535, got " + port);
+        }
+        this.port = port;
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder bindAddress(InetAddress address) {
+        this.bindAddress = address;
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder keyPair(KeyPair keyPair) {
+        this.keyPair = Objects.requireNonNull(keyPair, "keyPair");
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder registrationTtl(Duration ttl) {
+        this.registrationTtl = positive(ttl, "registrationTtl");
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder sessionTtl(Duration ttl) {
+        this.sessionTtl = positive(ttl, "sessionTtl");
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder maxRegistrations(int max) {
+        this.maxRegistrations = atLeastOne(max, "maxRegistrations");
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder maxSessions(int max) {
+        this.maxSessions = atLeastOne(max, "maxSessions");
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder workerThreads(int threads) {
+        this.workerThreads = atLeastOne(threads, "workerThreads");
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder listener(ServerListener listener) {
+        this.listener = listener;
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder clock(Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        return this;
+    }
+
+    @Override
+    public RendezvousServer build() {
+        KeyPair keys = keyPair != null ? keyPair : KeyPair.generate();
+        return new UdpRendezvousServer(new ServerConfig(port, bindAddress, keys, registrationTtl.toMillis(),
+                sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock));
+    }
+
+    private static Duration positive(Duration d, String name) {
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive, got " + d);
+        }
+        return d;
+    }
+
+    private static int atLeastOne(int n, String name) {
+        if (n < 1) {
+            throw new IllegalArgumentException(name + " must be at least 1, got " + n);
+        }
+        return n;
+    }
+}

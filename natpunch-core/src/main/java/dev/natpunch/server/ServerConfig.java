@@ -1,0 +1,35 @@
+package dev.natpunch.server;
+
+import dev.natpunch.crypto.KeyPair;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.util.Objects;
+
+/** A validated, immutable copy of a {@link ServerBuilder}'s settings. */
+final class ServerConfig {
+    final int port;
+    final InetAddress bindAddress;
+    final KeyPair keyPair;
+    final long registrationTtlMillis;
+    final long sessionTtlMillis;
+    final int maxRegistrations;
+    final int maxSessions;
+    final int workerThreads;
+    final ServerListener listener;
+    final Clock clock;
+
+    ServerConfig(int port, InetAddress bindAddress, KeyPair keyPair, long registrationTtlMillis,
+                 long sessionTtlMillis, int maxRegistrations, int maxSessions, int workerThreads,
+                 ServerListener listener, Clock clock) {
+        this.port = port;
+        this.bindAddress = bindAddress;
+        this.keyPair = Objects.requireNonNull(keyPair, "keyPair");
+        this.registrationTtlMillis = registrationTtlMillis;
+        this.sessionTtlMillis = sessionTtlMillis;
+        this.maxRegistrations = maxRegistrations;
+        this.maxSessions = maxSessions;
+        this.workerThreads = workerThreads;
+        this.listener = listener;
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+}

@@ -1,0 +1,84 @@
+package dev.natpunch.server;
+
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
+
+/** An immutable snapshot of a {@link RendezvousServer}'s counters, taken by {@link RendezvousServer#metrics()}. */
+public final class ServerMetrics {
+    private final long registrations;
+    private final long sessions;
+    private final long handshakesOk;
+    private final long handshakesFailed;
+    private final long lookupsHit;
+    private final long lookupsMiss;
+    private final Map<DropReason, Long> drops;
+
+    ServerMetrics(long registrations, long sessions, long handshakesOk, long handshakesFailed,
+                  long lookupsHit, long lookupsMiss, EnumMap<DropReason, Long> drops) {
+        this.registrations = registrations;
+        this.sessions = sessions;
+        this.handshakesOk = handshakesOk;
+        this.handshakesFailed = handshakesFailed;
+        this.lookupsHit = lookupsHit;
+        this.lookupsMiss = lookupsMiss;
+        this.drops = Collections.unmodifiableMap(new EnumMap<>(drops));
+    }
+
+    /** Client keys currently registered (including ones whose handshake is being processed). */
+    public long registrations() {
+        return registrations;
+    }
+
+    /** Sessions currently in the session table. */
+    public long sessions() {
+        return sessions;
+    }
+
+    /** Handshakes answered since start. */
+    public long handshakesOk() {
+        return handshakesOk;
+    }
+
+    /** Well-formed handshake initiations that were not answered (invalid, replayed, tables full). */
+    public long handshakesFailed() {
+        return handshakesFailed;
+    }
+
+    /** Lookups answered with an address. */
+    public long lookupsHit() {
+        return lookupsHit;
+    }
+
+    /** Lookups answered with "not found". */
+    public long lookupsMiss() {
+        return lookupsMiss;
+    }
+
+    /** Dropped datagrams by reason; every reason is present, most with 0. */
+    public Map<DropReason, Long> drops() {
+        return drops;
+    }
+
+    /** Dropped datagrams with the given reason. */
+    public long drops(DropReason reason) {
+        return drops.get(reason);
+    }
+
+    /** All dropped datagrams. */
+    public long totalDrops() {
+        long sum = 0;
+        for (long n : drops.values()) {
+            sum += n;
+        }
+        return sum;
+    }
+
+    @Override
+    public String toString() {
+        return "ServerMetrics[registrations=" + registrations + ", sessions=" + sessions
+                + ", handshakesOk=" + handshakesOk + ", handshakesFailed=" + handshakesFailed
+                + ", lookupsHit=" + lookupsHit + ", lookupsMiss=" + lookupsMiss
+                + ", drops=" + totalDrops() + "]";
+    }
+}

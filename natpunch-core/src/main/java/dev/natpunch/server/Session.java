@@ -1,0 +1,39 @@
+package dev.natpunch.server;
+
+import dev.natpunch.crypto.CipherState;
+import dev.natpunch.crypto.ReplayWindow;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The transport state a handshake left behind, found by the index the server assigned. */
+final class Session {
+    final int index;
+    final Registration owner;
+    final CipherState receiver;
+    final CipherState sender;
+    final ReplayWindow replayWindow = new ReplayWindow();
+    final AtomicLong sendCounter = new AtomicLong();
+    final long createdMillis;
+
+    /** Next session in the same bucket; written under the bucket's stripe lock. */
+    volatile Session next;
+    /** Set before the cipher states are destroyed, so that a racing lookup discards its answer. */
+    volatile boolean removed;
+
+    Session(int index, Registration owner, CipherState receiver, CipherState sender, long createdMillis) {
+        this.index = index;
+        this.owner = owner;
+        this.receiver = receiver;
+        this.sender = sender;
+        this.createdMillis = createdMillis;
+    }
+
+    boolean isExpired(long nowMillis, long ttlMillis) {
+        return nowMillis - createdMillis > ttlMillis;
+    }
+
+    void destroy() {
+        removed = true;
+        receiver.destroy();
+        sender.destroy();
+    }
+}
