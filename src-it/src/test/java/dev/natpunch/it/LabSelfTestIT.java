@@ -84,6 +84,35 @@ class LabSelfTestIT {
     }
 
     @Test
+    void hairpinLetsLanHostsMeetThroughTheirPublicMappings() {
+        for (NatKind kind : List.of(NatKind.EIM_PORT_PRESERVING, NatKind.EIM_PORT_CHANGING)) {
+            try (Lab lab = Lab.create()) {
+                Host echo = lab.addPublicHost("echo");
+                Router hairpin = lab.addRouter("rh", kind, true);
+                Router plain = lab.addRouter("rp", kind, false);
+                Host a = lab.addHost(hairpin, "a");
+                Host b = lab.addHost(hairpin, "b");
+                Host c = lab.addHost(plain, "c");
+                Host d = lab.addHost(plain, "d");
+                lab.startUdpEcho(echo, ECHO_PORT);
+                InetSocketAddress e = new InetSocketAddress(echo.address(), ECHO_PORT);
+
+                InetSocketAddress aPublic = lab.udpProbe(a, PRIVATE_PORT, e).get(0);
+                InetSocketAddress bPublic = lab.udpProbe(b, PRIVATE_PORT + 1, e).get(0);
+                lab.startUdpEcho(a, PRIVATE_PORT);
+                InetSocketAddress bSeenByA = lab.udpProbe(b, PRIVATE_PORT + 1, aPublic).get(0);
+                System.out.println(kind + " hairpin: a=" + aPublic + " b=" + bPublic + ", a sees b as " + bSeenByA);
+                assertEquals(bPublic, bSeenByA, "hairpinned source is b's public mapping");
+
+                InetSocketAddress cPublic = lab.udpProbe(c, PRIVATE_PORT, e).get(0);
+                lab.startUdpEcho(c, PRIVATE_PORT);
+                assertThrows(LabException.class, () -> lab.udpProbe(d, PRIVATE_PORT + 1, cPublic),
+                        "no hairpin without the flag");
+            }
+        }
+    }
+
+    @Test
     void lossDropsPacketsAndCanBeLifted() {
         try (Lab lab = Lab.create()) {
             Host echo = lab.addPublicHost("echo");

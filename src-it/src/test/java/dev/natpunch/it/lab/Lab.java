@@ -146,7 +146,17 @@ public final class Lab implements AutoCloseable {
     }
 
     /** A NAT router on the internet with the next free public address and the next LAN. */
-    public synchronized Router addRouter(String name, NatKind kind) {
+    public Router addRouter(String name, NatKind kind) {
+        return addRouter(name, kind, false);
+    }
+
+    /**
+     * Like {@link #addRouter(String, NatKind)}; with {@code hairpin}, a UDP packet from the LAN to
+     * the router's public address and a port that maps a LAN host's flow (one that has left
+     * through {@code wan}) is sent to that host with the sender's own public mapping as source,
+     * as RFC 4787 REQ-9 asks. Without it, such packets die at the router, as on stock Linux.
+     */
+    public synchronized Router addRouter(String name, NatKind kind, boolean hairpin) {
         String ns = claimName(name);
         InetAddress address = nextPublicAddress();
         int lan = nextRouterIndex++;
@@ -163,11 +173,14 @@ public final class Lab implements AutoCloseable {
         ip("-n", ns, "addr", "add", "100.64." + lan + ".1/24", "dev", "lan");
         ip("-n", ns, "link", "set", "lan", "up");
         run(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-        Router router = new Router(name, ns, address, lan, kind);
+        Router router = new Router(name, ns, address, lan, kind, hairpin);
         nodes.put(name, router);
         lanHostCount.put(router, 0);
         natSeeds.put(router, RANDOM.nextInt() & 0x7fffffff);
         runWithInput(ns, natRuleset(router, kind, true), "nft", "-f", "-");
+        if (hairpin) {
+            runWithInput(ns, hairpinRuleset(router), "nft", "-f", "-");
+        }
         return router;
     }
 
@@ -241,28 +254,75 @@ public final class Lab implements AutoCloseable {
     }
 
     private String natRuleset(Router router, NatKind kind, boolean create) {
-        String rule = switch (kind) {
-            case EIM_PORT_PRESERVING -> "oifname \"wan\" masquerade";
-            case EIM_PORT_CHANGING -> "oifname \"wan\" meta l4proto udp snat ip to "
-                    + router.publicAddress().getHostAddress() + ":jhash ip saddr . udp sport mod "
-                    + PORT_CHANGING_BUCKETS + " seed " + natSeeds.get(router) + " map { " + portChangingMap() + " }\n"
-                    + "add rule ip npl_nat postrouting oifname \"wan\" masquerade";
-            case SYMMETRIC -> "oifname \"wan\" masquerade fully-random";
-        };
         // Like a home router, drop unsolicited packets from the internet. Besides realism this
         // matters for punching: an early packet from the peer, accepted for local delivery,
         // would leave a conntrack entry holding the public port, and masquerade would then map
         // our own outgoing flow to a different port.
-        String head = create
-                ? "add table ip npl_fw\n"
-                        + "add chain ip npl_fw input { type filter hook input priority filter; policy accept; }\n"
-                        + "add rule ip npl_fw input iifname \"wan\" ct state != { established, related } drop\n"
-                        + "add chain ip npl_fw forward { type filter hook forward priority filter; policy accept; }\n"
-                        + "add rule ip npl_fw forward iifname \"wan\" ct state != { established, related } drop\n"
-                        + "add table ip npl_nat\n"
-                        + "add chain ip npl_nat postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
-                : "flush chain ip npl_nat postrouting\n";
-        return head + "add rule ip npl_nat postrouting " + rule + "\n";
+        StringBuilder sb = new StringBuilder();
+        if (create) {
+            sb.append("add table ip npl_fw\n")
+                    .append("add chain ip npl_fw input { type filter hook input priority filter; policy accept; }\n")
+                    .append("add rule ip npl_fw input iifname \"wan\" ct state != { established, related } drop\n")
+                    .append("add chain ip npl_fw forward { type filter hook forward priority filter; policy accept; }\n")
+                    .append("add rule ip npl_fw forward iifname \"wan\" ct state != { established, related } drop\n")
+                    .append("add table ip npl_nat\n")
+                    .append("add chain ip npl_nat postrouting { type nat hook postrouting priority srcnat; policy accept; }\n");
+        } else {
+            sb.append("flush chain ip npl_nat postrouting\n");
+        }
+        String pub = router.publicAddress().getHostAddress();
+        String portChanging = "meta l4proto udp snat ip to " + pub + ":jhash ip saddr . udp sport mod "
+                + PORT_CHANGING_BUCKETS + " seed " + natSeeds.get(router) + " map { " + portChangingMap() + " }";
+        List<String> rules = new ArrayList<>();
+        String wan = "oifname \"wan\" ";
+        switch (kind) {
+            case EIM_PORT_PRESERVING -> rules.add(wan + "masquerade");
+            case EIM_PORT_CHANGING -> {
+                rules.add(wan + portChanging);
+                rules.add(wan + "masquerade");
+            }
+            case SYMMETRIC -> rules.add(wan + "masquerade fully-random");
+        }
+        if (router.hairpin()) {
+            // masquerade would pick the LAN address; the hairpinned source must be the public one.
+            // postrouting has no input interface, hence the match on the LAN prefix.
+            String back = "ip saddr 100.64." + router.lanIndex() + ".0/24 oifname \"lan\" ct status dnat ";
+            switch (kind) {
+                case EIM_PORT_PRESERVING -> rules.add(back + "snat ip to " + pub);
+                case EIM_PORT_CHANGING -> {
+                    rules.add(back + portChanging);
+                    rules.add(back + "snat ip to " + pub);
+                }
+                case SYMMETRIC -> rules.add(back + "snat ip to " + pub + " fully-random");
+            }
+        }
+        for (String rule : rules) {
+            sb.append("add rule ip npl_nat postrouting ").append(rule).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /*
+     * Hairpinning needs the reverse of the NAT's dynamic mappings (public port -> private
+     * address:port). A dynamic map learns it from every UDP packet leaving through wan, after
+     * source NAT has chosen the port; LAN packets to the public address are DNATed through it.
+     * LAN UDP to the public address that matched no mapping is dropped before it can leave a
+     * conntrack entry that would pin the flow to "no NAT" once the mapping appears.
+     */
+    private static String hairpinRuleset(Router router) {
+        String pub = router.publicAddress().getHostAddress();
+        return "table ip npl_hairpin {\n"
+                + " map hp { type inet_service : ipv4_addr . inet_service; flags dynamic, timeout; timeout 3m; }\n"
+                + " chain learn { type filter hook postrouting priority srcnat + 10; policy accept;\n"
+                + "  oifname \"wan\" meta l4proto udp update @hp { ct reply proto-dst : ct original ip saddr . ct original proto-src }\n"
+                + " }\n"
+                + " chain pre { type nat hook prerouting priority dstnat; policy accept;\n"
+                + "  iifname \"lan\" ip daddr " + pub + " meta l4proto udp dnat ip to udp dport map @hp\n"
+                + " }\n"
+                + " chain in { type filter hook input priority filter; policy accept;\n"
+                + "  iifname \"lan\" ip daddr " + pub + " meta l4proto udp drop\n"
+                + " }\n"
+                + "}\n";
     }
 
     /*
@@ -387,6 +447,11 @@ public final class Lab implements AutoCloseable {
     public WgNode addWireGuard(Host host, int listenPort) {
         String privateKey = execOrThrow(host, null, "wg", "genkey").strip();
         return addWireGuard(host, listenPort, privateKey);
+    }
+
+    /** Starts wireguard-go on {@code host} with the private key of {@code keys}. */
+    public WgNode addWireGuard(Host host, int listenPort, dev.natpunch.crypto.KeyPair keys) {
+        return addWireGuard(host, listenPort, keys.privateKey().toBase64());
     }
 
     /**

@@ -4,16 +4,20 @@ import java.net.InetAddress;
 
 /**
  * A NAT router: interface {@code wan} on the lab internet, bridge {@code lan} as the gateway of
- * 100.64.N.0/24, and an nftables table {@code npl_nat} that source-NATs what leaves {@code wan}.
+ * 100.64.N.0/24, an nftables table {@code npl_nat} that source-NATs what leaves {@code wan}, and
+ * a table {@code npl_fw} that drops unsolicited packets arriving on {@code wan} (conntrack state
+ * not established/related), as home routers do.
  */
 public final class Router implements Node {
     private final String name;
     private final String namespace;
     private final InetAddress publicAddress;
     private final int lanIndex;
+    private final boolean hairpin;
     private volatile NatKind natKind;
 
-    Router(String name, String namespace, InetAddress publicAddress, int lanIndex, NatKind natKind) {
+    Router(String name, String namespace, InetAddress publicAddress, int lanIndex, NatKind natKind, boolean hairpin) {
+        this.hairpin = hairpin;
         this.name = name;
         this.namespace = namespace;
         this.publicAddress = publicAddress;
@@ -39,6 +43,11 @@ public final class Router implements Node {
     /** N in this router's LAN 100.64.N.0/24. */
     public int lanIndex() {
         return lanIndex;
+    }
+
+    /** Whether LAN hosts reach each other through the public address and their mappings. */
+    public boolean hairpin() {
+        return hairpin;
     }
 
     public NatKind natKind() {
