@@ -1,0 +1,224 @@
+package dev.natpunch.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.natpunch.it.lab.BackgroundProcess;
+import dev.natpunch.it.lab.Host;
+import dev.natpunch.it.lab.Lab;
+import dev.natpunch.it.lab.LabException;
+import dev.natpunch.it.lab.NatKind;
+import dev.natpunch.it.lab.Router;
+import dev.natpunch.it.lab.WgNode;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Proves the lab itself behaves as documented, independently of natpunch: the three NAT kinds
+ * map as RFC 4787 describes them, two WireGuard peers behind NATs with pre-written endpoints
+ * connect, and nothing outlives the lab.
+ */
+class LabSelfTestIT {
+    private static final int ECHO_PORT = 7000;
+    private static final int PRIVATE_PORT = 31000;
+
+    @BeforeAll
+    static void requireLab() {
+        Lab.assumeAvailable();
+    }
+
+    @Test
+    void natKindsMapAsDocumented() {
+        try (Lab lab = Lab.create()) {
+            Host echo1 = lab.addPublicHost("echo1");
+            Host echo2 = lab.addPublicHost("echo2");
+            Router preserving = lab.addRouter("rpp", NatKind.EIM_PORT_PRESERVING);
+            Router changing = lab.addRouter("rpc", NatKind.EIM_PORT_CHANGING);
+            Router symmetric = lab.addRouter("rsym", NatKind.SYMMETRIC);
+            Host a = lab.addHost(preserving, "a");
+            Host b = lab.addHost(changing, "b");
+            Host c = lab.addHost(symmetric, "c");
+            lab.startUdpEcho(echo1, ECHO_PORT);
+            lab.startUdpEcho(echo2, ECHO_PORT);
+            InetSocketAddress e1 = new InetSocketAddress(echo1.address(), ECHO_PORT);
+            InetSocketAddress e2 = new InetSocketAddress(echo2.address(), ECHO_PORT);
+
+            List<InetSocketAddress> seenA = lab.udpProbe(a, PRIVATE_PORT, e1, e2);
+            System.out.println("EIM_PORT_PRESERVING " + a + ":" + PRIVATE_PORT + " -> " + seenA);
+            assertEquals(new InetSocketAddress(preserving.publicAddress(), PRIVATE_PORT), seenA.get(0));
+            assertEquals(seenA.get(0), seenA.get(1), "endpoint-independent mapping");
+
+            List<InetSocketAddress> seenB = lab.udpProbe(b, PRIVATE_PORT, e1, e2);
+            System.out.println("EIM_PORT_CHANGING " + b + ":" + PRIVATE_PORT + " -> " + seenB);
+            assertEquals(changing.publicAddress(), seenB.get(0).getAddress());
+            assertNotEquals(PRIVATE_PORT, seenB.get(0).getPort(), "port changed");
+            assertTrue(seenB.get(0).getPort() >= Lab.PORT_CHANGING_FIRST && seenB.get(0).getPort() <= Lab.PORT_CHANGING_LAST);
+            assertEquals(seenB.get(0), seenB.get(1), "endpoint-independent mapping");
+            // the port is a function of the private address:port, so a second private port maps elsewhere
+            List<InetSocketAddress> seenB2 = lab.udpProbe(b, PRIVATE_PORT + 1, e1, e2);
+            System.out.println("EIM_PORT_CHANGING " + b + ":" + (PRIVATE_PORT + 1) + " -> " + seenB2);
+            assertEquals(seenB2.get(0), seenB2.get(1), "endpoint-independent mapping");
+            assertNotEquals(seenB.get(0), seenB2.get(0));
+
+            List<InetSocketAddress> seenC = lab.udpProbe(c, PRIVATE_PORT, e1, e2);
+            System.out.println("SYMMETRIC " + c + ":" + PRIVATE_PORT + " -> " + seenC);
+            assertEquals(symmetric.publicAddress(), seenC.get(0).getAddress());
+            assertNotEquals(seenC.get(0).getPort(), seenC.get(1).getPort(), "mapping depends on the destination");
+
+            // switching at runtime: new flows of the same private endpoint follow the new kind
+            lab.setNatKind(preserving, NatKind.SYMMETRIC);
+            lab.flushConntrack(preserving);
+            List<InetSocketAddress> seenA2 = lab.udpProbe(a, PRIVATE_PORT, e1, e2);
+            System.out.println("EIM_PORT_PRESERVING -> SYMMETRIC " + a + ":" + PRIVATE_PORT + " -> " + seenA2);
+            assertNotEquals(seenA2.get(0).getPort(), seenA2.get(1).getPort());
+            assertEquals(NatKind.SYMMETRIC, preserving.natKind());
+        }
+    }
+
+    @Test
+    void hairpinLetsLanHostsMeetThroughTheirPublicMappings() {
+        for (NatKind kind : List.of(NatKind.EIM_PORT_PRESERVING, NatKind.EIM_PORT_CHANGING)) {
+            try (Lab lab = Lab.create()) {
+                Host echo = lab.addPublicHost("echo");
+                Router hairpin = lab.addRouter("rh", kind, true);
+                Router plain = lab.addRouter("rp", kind, false);
+                Host a = lab.addHost(hairpin, "a");
+                Host b = lab.addHost(hairpin, "b");
+                Host c = lab.addHost(plain, "c");
+                Host d = lab.addHost(plain, "d");
+                lab.startUdpEcho(echo, ECHO_PORT);
+                InetSocketAddress e = new InetSocketAddress(echo.address(), ECHO_PORT);
+
+                InetSocketAddress aPublic = lab.udpProbe(a, PRIVATE_PORT, e).get(0);
+                InetSocketAddress bPublic = lab.udpProbe(b, PRIVATE_PORT + 1, e).get(0);
+                lab.startUdpEcho(a, PRIVATE_PORT);
+                InetSocketAddress bSeenByA = lab.udpProbe(b, PRIVATE_PORT + 1, aPublic).get(0);
+                System.out.println(kind + " hairpin: a=" + aPublic + " b=" + bPublic + ", a sees b as " + bSeenByA);
+                assertEquals(bPublic, bSeenByA, "hairpinned source is b's public mapping");
+
+                InetSocketAddress cPublic = lab.udpProbe(c, PRIVATE_PORT, e).get(0);
+                lab.startUdpEcho(c, PRIVATE_PORT);
+                assertThrows(LabException.class, () -> lab.udpProbe(d, PRIVATE_PORT + 1, cPublic),
+                        "no hairpin without the flag");
+            }
+        }
+    }
+
+    @Test
+    void lossDropsPacketsAndCanBeLifted() {
+        try (Lab lab = Lab.create()) {
+            Host echo = lab.addPublicHost("echo");
+            Router router = lab.addRouter("r", NatKind.EIM_PORT_PRESERVING);
+            Host a = lab.addHost(router, "a");
+            lab.startUdpEcho(echo, ECHO_PORT);
+            InetSocketAddress e = new InetSocketAddress(echo.address(), ECHO_PORT);
+            lab.setLoss(router, 100);
+            assertThrows(LabException.class, () -> lab.udpProbe(a, PRIVATE_PORT, e));
+            lab.setLoss(router, 0);
+            assertEquals(router.publicAddress(), lab.udpProbe(a, PRIVATE_PORT, e).get(0).getAddress());
+        }
+    }
+
+    @Test
+    void wireGuardPeersWithPreconfiguredEndpointsConnectThroughTwoNats() {
+        try (Lab lab = Lab.create()) {
+            Router ra = lab.addRouter("ra", NatKind.EIM_PORT_PRESERVING);
+            Router rb = lab.addRouter("rb", NatKind.EIM_PORT_PRESERVING);
+            WgNode a = lab.addWireGuard(lab.addHost(ra, "a"), 51820);
+            WgNode b = lab.addWireGuard(lab.addHost(rb, "b"), 51820);
+            a.addPeer(b, true, 25);
+            b.addPeer(a, true, 25);
+
+            assertTrue(a.waitForHandshake(b, Duration.ofSeconds(30)), () -> "no handshake:\n" + a.show() + "\n" + b.show());
+            assertTrue(b.waitForHandshake(a, Duration.ofSeconds(5)));
+            assertTrue(a.ping(b.tunnelAddress()), "a pings b through the tunnel");
+            assertTrue(b.ping(a.tunnelAddress()), "b pings a through the tunnel");
+            assertEquals(new InetSocketAddress(rb.publicAddress(), 51820), a.endpoint(b).orElseThrow());
+            assertEquals(new InetSocketAddress(ra.publicAddress(), 51820), b.endpoint(a).orElseThrow());
+            System.out.println("WireGuard through two NATs:\n" + a.show() + "\n" + b.show());
+        }
+    }
+
+    @Test
+    void wireGuardWithoutEndpointsStaysSilent() {
+        try (Lab lab = Lab.create()) {
+            Router ra = lab.addRouter("ra", NatKind.EIM_PORT_PRESERVING);
+            Router rb = lab.addRouter("rb", NatKind.EIM_PORT_PRESERVING);
+            WgNode a = lab.addWireGuard(lab.addHost(ra, "a"), 51820);
+            WgNode b = lab.addWireGuard(lab.addHost(rb, "b"), 51820);
+            a.addPeer(b, false, 25);
+            b.addPeer(a, false, 25);
+            // without endpoints neither side can start: the baseline natpunch has to fix
+            assertFalse(a.ping(b.tunnelAddress()));
+            assertTrue(a.latestHandshake(b).isEmpty());
+        }
+    }
+
+    @Test
+    void closeLeavesNothingBehind() throws Exception {
+        Lab lab = Lab.create();
+        String id = lab.id();
+        WgNode wg;
+        BackgroundProcess sleeper;
+        try {
+            Router r = lab.addRouter("r", NatKind.EIM_PORT_PRESERVING);
+            wg = lab.addWireGuard(lab.addHost(r, "a"), 51820);
+            sleeper = lab.start(lab.addPublicHost("p"), "sh", "-c", "sleep 600 & sleep 600");
+            assertEquals(4, lab.namespaces().size(), "inet, r, a, p: " + lab.namespaces());
+            assertTrue(Files.exists(socket(wg.interfaceName())));
+            assertTrue(wg.process().isAlive());
+        } finally {
+            lab.close();
+        }
+        assertEquals(List.of(), lab.namespaces());
+        assertFalse(wg.process().isAlive(), "wireguard-go killed");
+        assertFalse(sleeper.isAlive(), "background process killed");
+        assertFalse(Files.exists(socket(wg.interfaceName())), "UAPI socket removed");
+        assertTrue(ProcessHandle.allProcesses()
+                .noneMatch(p -> p.info().commandLine().orElse("").contains(Lab.PREFIX + id)),
+                "no process mentions the lab's interfaces");
+        assertTrue(ProcessHandle.allProcesses()
+                .noneMatch(p -> p.info().commandLine().orElse("").equals("sleep 600")
+                        && p.parent().map(pp -> pp.pid() == sleeper.pid()).orElse(true)),
+                "the background process's children died with its group");
+    }
+
+    @Test
+    void leftoversOfACrashedLabAreRemoved() throws Exception {
+        String staleNs = Lab.PREFIX + "-ffff-x";
+        Path staleSocket = socket(Lab.PREFIX + "ffffw0");
+        run("ip", "netns", "add", staleNs);
+        Process inside = new ProcessBuilder("ip", "netns", "exec", staleNs, "sleep", "600").start();
+        Files.createDirectories(staleSocket.getParent());
+        Files.writeString(staleSocket, "");
+        try {
+            Lab.cleanupStale();
+            assertFalse(run("ip", "netns", "list").contains(staleNs));
+            assertFalse(Files.exists(staleSocket));
+            assertTrue(inside.waitFor(5, java.util.concurrent.TimeUnit.SECONDS), "process inside was killed");
+        } finally {
+            inside.destroyForcibly();
+            new ProcessBuilder("ip", "netns", "del", staleNs).start().waitFor();
+            Files.deleteIfExists(staleSocket);
+        }
+    }
+
+    private static Path socket(String ifname) {
+        return Path.of("/var/run/wireguard", ifname + ".sock");
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor();
+        return out;
+    }
+}

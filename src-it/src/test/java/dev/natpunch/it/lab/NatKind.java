@@ -1,0 +1,26 @@
+package dev.natpunch.it.lab;
+
+/**
+ * How a lab NAT router maps a private UDP source address:port to its public address, in the
+ * RFC 4787 sense. All kinds filter replies by address and port (Linux conntrack) and none hairpins.
+ */
+public enum NatKind {
+    /**
+     * nftables {@code masquerade}: one mapping per private address:port for every destination
+     * (endpoint-independent), keeping the private port when it is free on the public address.
+     */
+    EIM_PORT_PRESERVING,
+    /**
+     * nftables {@code snat} to a port looked up by a hash of the private address:port (4096
+     * buckets, seeded per router): endpoint independent, but the public port lies in {@link Lab#PORT_CHANGING_FIRST}..{@link
+     * Lab#PORT_CHANGING_LAST} and so differs from any private port chosen outside that range.
+     * Only UDP is port-changed; other protocols are masqueraded.
+     */
+    EIM_PORT_CHANGING,
+    /**
+     * nftables {@code masquerade fully-random}: a fresh random public port for every destination
+     * (address and port dependent mapping), the NAT that hole punching through a rendezvous
+     * server cannot traverse.
+     */
+    SYMMETRIC
+}

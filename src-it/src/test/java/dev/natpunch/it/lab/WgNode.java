@@ -1,0 +1,169 @@
+package dev.natpunch.it.lab;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A wireguard-go interface on a lab host, driven with {@code wg(8)} through its UAPI socket.
+ * The interface has the tunnel address {@link #tunnelAddress()}/24 (inside 100.127.0.0/24).
+ */
+public final class WgNode {
+    private final Lab lab;
+    private final Host host;
+    private final String interfaceName;
+    private final int listenPort;
+    private final String publicKey;
+    private final InetAddress tunnelAddress;
+    private final BackgroundProcess process;
+
+    WgNode(Lab lab, Host host, String interfaceName, int listenPort, String publicKey,
+            InetAddress tunnelAddress, BackgroundProcess process) {
+        this.lab = lab;
+        this.host = host;
+        this.interfaceName = interfaceName;
+        this.listenPort = listenPort;
+        this.publicKey = publicKey;
+        this.tunnelAddress = tunnelAddress;
+        this.process = process;
+    }
+
+    public Host host() {
+        return host;
+    }
+
+    /** Globally unique (nplIDwK), as the UAPI socket requires. */
+    public String interfaceName() {
+        return interfaceName;
+    }
+
+    public int listenPort() {
+        return listenPort;
+    }
+
+    /** Base64, as {@code wg} prints it. */
+    public String publicKey() {
+        return publicKey;
+    }
+
+    public InetAddress tunnelAddress() {
+        return tunnelAddress;
+    }
+
+    /** The wireguard-go process; the lab kills it at close. */
+    public BackgroundProcess process() {
+        return process;
+    }
+
+    /** The host's own address and the listen port. */
+    public InetSocketAddress localEndpoint() {
+        return new InetSocketAddress(host.address(), listenPort);
+    }
+
+    /**
+     * Where the internet can reach this interface without any discovery: the host itself when it
+     * is public, the router's public address with the listen port behind a port-preserving NAT.
+     *
+     * @throws IllegalStateException behind any other NAT kind, whose public port is not known
+     *     in advance
+     */
+    public InetSocketAddress predictedPublicEndpoint() {
+        Optional<Router> router = host.router();
+        if (router.isEmpty()) {
+            return localEndpoint();
+        }
+        if (router.get().natKind() != NatKind.EIM_PORT_PRESERVING) {
+            throw new IllegalStateException("no predictable public endpoint behind " + router.get());
+        }
+        return new InetSocketAddress(router.get().publicAddress(), listenPort);
+    }
+
+    /**
+     * Adds {@code other} as a peer allowed to use its tunnel address /32, with
+     * {@link #predictedPublicEndpoint()} of the other as endpoint if {@code withEndpoint}.
+     *
+     * @param keepaliveSeconds persistent keepalive, 0 for none
+     */
+    public void addPeer(WgNode other, boolean withEndpoint, int keepaliveSeconds) {
+        addPeer(other, withEndpoint ? other.predictedPublicEndpoint() : null, keepaliveSeconds);
+    }
+
+    /** Adds {@code other} as a peer with an explicit endpoint, or none if {@code endpoint} is null. */
+    public void addPeer(WgNode other, InetSocketAddress endpoint, int keepaliveSeconds) {
+        List<String> cmd = new ArrayList<>(List.of("wg", "set", interfaceName, "peer", other.publicKey,
+                "allowed-ips", other.tunnelAddress.getHostAddress() + "/32"));
+        if (endpoint != null) {
+            cmd.add("endpoint");
+            cmd.add(endpoint.getAddress().getHostAddress() + ":" + endpoint.getPort());
+        }
+        cmd.add("persistent-keepalive");
+        cmd.add(keepaliveSeconds == 0 ? "off" : Integer.toString(keepaliveSeconds));
+        lab.execOrThrow(host, null, cmd.toArray(String[]::new));
+    }
+
+    /** Sets the endpoint of an existing peer, as a hole-punching client would. */
+    public void setEndpoint(WgNode peer, InetSocketAddress endpoint) {
+        lab.execOrThrow(host, null, "wg", "set", interfaceName, "peer", peer.publicKey,
+                "endpoint", endpoint.getAddress().getHostAddress() + ":" + endpoint.getPort());
+    }
+
+    /** The time of the latest completed handshake with {@code peer}, empty if none yet. */
+    public Optional<Instant> latestHandshake(WgNode peer) {
+        for (String line : show("latest-handshakes").split("\n")) {
+            String[] f = line.strip().split("\\s+");
+            if (f.length == 2 && f[0].equals(peer.publicKey)) {
+                long epoch = Long.parseLong(f[1]);
+                return epoch == 0 ? Optional.empty() : Optional.of(Instant.ofEpochSecond(epoch));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The endpoint currently set for {@code peer} (learnt by roaming or set), empty if none. */
+    public Optional<InetSocketAddress> endpoint(WgNode peer) {
+        for (String line : show("endpoints").split("\n")) {
+            String[] f = line.strip().split("\\s+");
+            if (f.length == 2 && f[0].equals(peer.publicKey) && !f[1].equals("(none)")) {
+                return Optional.of(Lab.parseEndpoint(f[1]));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Waits until a handshake with {@code peer} has completed; false if {@code timeout} passed. */
+    public boolean waitForHandshake(WgNode peer, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (latestHandshake(peer).isPresent()) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            BackgroundProcess.sleep(Duration.ofMillis(200));
+        }
+    }
+
+    /** True if at least one of three pings (1 s apart, 2 s deadline each) to {@code address} is answered. */
+    public boolean ping(InetAddress address) {
+        ExecResult r = lab.exec(host, Duration.ofSeconds(20),
+                "ping", "-n", "-q", "-c", "3", "-i", "1", "-W", "2", address.getHostAddress());
+        return r.ok();
+    }
+
+    /** {@code wg show IFNAME [field]} output. */
+    public String show(String... field) {
+        List<String> cmd = new ArrayList<>(List.of("wg", "show", interfaceName));
+        cmd.addAll(List.of(field));
+        return lab.execOrThrow(host, null, cmd.toArray(String[]::new));
+    }
+
+    @Override
+    public String toString() {
+        return interfaceName + "@" + host.name() + "(" + tunnelAddress.getHostAddress() + ", :" + listenPort + ")";
+    }
+}
