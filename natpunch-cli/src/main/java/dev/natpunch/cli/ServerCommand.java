@@ -55,13 +55,14 @@ final class ServerCommand implements Callable<Integer> {
             description = "Local address to listen on (default ${DEFAULT-VALUE}; '::' for IPv4 and IPv6).")
     InetAddress bind;
 
-    @Option(names = "--registration-ttl", paramLabel = "SECONDS", defaultValue = "600",
-            description = "Forget a client that has not been heard from for this long (default ${DEFAULT-VALUE}).")
-    long registrationTtlSeconds;
+    @Option(names = "--registration-ttl", paramLabel = "SECONDS",
+            description = "Forget a client not heard from for this long (default: 1800).")
+    Long registrationTtlSeconds;
 
-    @Option(names = "--max-registrations", paramLabel = "N", defaultValue = "1000000",
-            description = "At most N registered keys, oldest forgotten first (default ${DEFAULT-VALUE}).")
-    int maxRegistrations;
+    @Option(names = "--max-registrations", paramLabel = "N",
+            description = "Register at most N keys; new clients are refused beyond that"
+                    + " (default: 1000000).")
+    Integer maxRegistrations;
 
     @Option(names = "--threads", paramLabel = "N",
             description = "Worker threads (default: one per core).")
@@ -83,9 +84,13 @@ final class ServerCommand implements Callable<Integer> {
         RendezvousServer.Builder builder = RendezvousServer.builder()
                 .port(port)
                 .bindAddress(bind)
-                .keyPair(keys)
-                .registrationTtl(Duration.ofSeconds(registrationTtlSeconds))
-                .maxRegistrations(maxRegistrations);
+                .keyPair(keys);
+        if (registrationTtlSeconds != null) {
+            builder.registrationTtl(Duration.ofSeconds(registrationTtlSeconds));
+        }
+        if (maxRegistrations != null) {
+            builder.maxRegistrations(maxRegistrations);
+        }
         if (threads != null) {
             builder.workerThreads(threads);
         }

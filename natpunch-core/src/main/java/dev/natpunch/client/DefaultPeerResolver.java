@@ -108,16 +108,18 @@ final class DefaultPeerResolver implements PeerResolver {
     public void runContinuously() throws IOException, InterruptedException {
         Map<Key, PeerResult> results = new LinkedHashMap<>();
         Duration backoff = retryDelay;
+        boolean seenInterface = false;
         while (true) {
             checkOpen();
             try {
                 Device device = readDevice();
+                seenInterface = true;
                 results.keySet().retainAll(device.peers().stream().map(Peer::publicKey).toList());
                 pass(device, results, new LinkedHashMap<>(), true);
                 backoff = retryDelay;
                 pause(retryDelay);
             } catch (WireguardException e) {
-                if (!e.kind().isTransient()) {
+                if (!isTransient(e, seenInterface)) {
                     throw e;
                 }
                 backoff = retryLater("reading " + interfaceName, e, backoff);
@@ -127,6 +129,21 @@ final class DefaultPeerResolver implements PeerResolver {
                 }
                 backoff = retryLater("the rendezvous server", e, backoff);
             }
+        }
+    }
+
+    /**
+     * A WireGuard failure worth waiting out: the daemon restarting (the interface comes back) or
+     * answering late. Missing privileges, a missing WireGuard or a name that never existed are not.
+     */
+    private static boolean isTransient(WireguardException e, boolean seenInterface) {
+        switch (e.kind()) {
+            case PROTOCOL:
+                return true;
+            case NO_SUCH_INTERFACE:
+                return seenInterface;
+            default:
+                return false;
         }
     }
 
@@ -180,12 +197,12 @@ final class DefaultPeerResolver implements PeerResolver {
                 // goes from off to on; switching it off first makes the new endpoint count now
                 // instead of at the next 25 s tick.
                 wireguard.updatePeer(interfaceName,
-                        PeerUpdate.builder(key).endpoint(endpoint).persistentKeepalive(0).build());
+                        PeerUpdate.builder(key).endpoint(endpoint).persistentKeepaliveSeconds(0).build());
             } else {
                 wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint).build());
             }
             wireguard.updatePeer(interfaceName,
-                    PeerUpdate.builder(key).persistentKeepalive(keepalive).build());
+                    PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build());
             return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
         } catch (IOException e) {
             return PeerResult.failed(key, PeerStatus.ERROR, null,
@@ -258,8 +275,11 @@ final class DefaultPeerResolver implements PeerResolver {
             InetSocketAddress server = resolveServer();
             transport = transports.open(server, device.listenPort());
             transportPort = device.listenPort();
-            client = new RendezvousClient(KeyPair.fromPrivateKey(device.privateKey().orElseThrow()),
-                    serverKey, transport, responseTimeout);
+            client = RendezvousClient.builder(
+                            KeyPair.fromPrivateKey(device.privateKey().orElseThrow()), serverKey, transport)
+                    .responseTimeout(responseTimeout)
+                    .clock(clock)
+                    .build();
             client.handshake();
             LOG.debug("registered with {} from port {}", server, device.listenPort());
             listener.onServerHandshake(server);
@@ -327,7 +347,11 @@ final class DefaultPeerResolver implements PeerResolver {
 
     private void closeSession() {
         if (client != null) {
-            client.close();
+            try {
+                client.close();
+            } catch (IOException e) {
+                LOG.debug("closing the session failed", e);
+            }
             client = null;
         }
         if (transport != null) {
