@@ -185,6 +185,46 @@ class RawUdpTransportLoopbackTest {
     }
 
     @Test
+    void interruptEndsAReceiveButNotTheTransport() throws Exception {
+        CompletableFuture<Object> outcome = new CompletableFuture<>();
+        Thread receiver = new Thread(() -> {
+            try {
+                outcome.complete(transport.receive(ByteBuffer.allocate(64), Duration.ofSeconds(60)));
+            } catch (IOException e) {
+                outcome.complete(Thread.currentThread().isInterrupted() ? e : "interrupt status cleared: " + e);
+            }
+        }, "npn-receiver");
+        receiver.start();
+        Thread.sleep(200);
+        receiver.interrupt();
+        Object result = outcome.get(2, TimeUnit.SECONDS);
+        assertTrue(result instanceof java.io.InterruptedIOException, "got " + result);
+        receiver.join(2000);
+
+        server.send(utf8("still open"), new InetSocketAddress(LOOPBACK, localPort));
+        ByteBuffer dst = ByteBuffer.allocate(64);
+        assertEquals(10, transport.receive(dst, WAIT));
+    }
+
+    @Test
+    void aSecondReceiverKeepsItsOwnTimeout() throws Exception {
+        CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> {
+            try {
+                return transport.receive(ByteBuffer.allocate(64), Duration.ofSeconds(3));
+            } catch (IOException e) {
+                return e;
+            }
+        });
+        Thread.sleep(200);
+        long start = System.nanoTime();
+        assertEquals(-1, transport.receive(ByteBuffer.allocate(64), Duration.ofMillis(300)));
+        long elapsed = System.nanoTime() - start;
+        assertTrue(elapsed < TimeUnit.MILLISECONDS.toNanos(1500), "second receiver waited " + elapsed + " ns");
+        server.send(utf8("for the first"), new InetSocketAddress(LOOPBACK, localPort));
+        assertEquals(13, first.get(5, TimeUnit.SECONDS));
+    }
+
+    @Test
     void manyRoundTrips() throws IOException {
         ByteBuffer dst = ByteBuffer.allocate(2048);
         for (int i = 0; i < 300; i++) {
