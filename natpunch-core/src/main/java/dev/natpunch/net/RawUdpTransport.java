@@ -222,7 +222,7 @@ public final class RawUdpTransport implements DatagramTransport {
                     ByteBuffer packet = receiveBuffer.getByteBuffer(0, n);
                     try {
                         framing.unframe(packet);
-                    } catch (Ipv4Udp.MalformedPacketException e) {
+                    } catch (MalformedPacketException e) {
                         droppedAfterFilter.incrementAndGet();
                         log.debug("dropped a datagram that passed the socket filter: {}", e.getMessage());
                         continue;
