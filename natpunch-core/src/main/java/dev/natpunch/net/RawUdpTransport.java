@@ -120,18 +120,24 @@ public final class RawUdpTransport implements DatagramTransport {
             throw failure(libc, "socket(AF_INET, SOCK_RAW, IPPROTO_UDP)", e);
         }
         int wakeFd = -1;
+        boolean ok = false;
         try {
             framing.configure(libc, fd);
             attachFilter(libc, fd, framing.filter());
             drain(libc, fd, framing.maxPacket());
             wakeFd = libc.eventfd(0, LinuxLibc.EFD_CLOEXEC | LinuxLibc.EFD_NONBLOCK);
+            RawUdpTransport transport = new RawUdpTransport(libc, server, localPort, framing, fd, wakeFd);
+            ok = true;
+            log.debug("raw UDP transport open: {} -> {}", transport.local, server);
+            return transport;
         } catch (LastErrorException e) {
-            closeQuietly(libc, fd);
             throw failure(libc, "setting up the raw socket", e);
+        } finally {
+            if (!ok) {
+                closeQuietly(libc, wakeFd);
+                closeQuietly(libc, fd);
+            }
         }
-        RawUdpTransport transport = new RawUdpTransport(libc, server, localPort, framing, fd, wakeFd);
-        log.debug("raw UDP transport open: {} -> {}", transport.local, server);
-        return transport;
     }
 
     @Override

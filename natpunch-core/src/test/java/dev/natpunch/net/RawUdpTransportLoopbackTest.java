@@ -225,6 +225,22 @@ class RawUdpTransportLoopbackTest {
     }
 
     @Test
+    void closeReleasesTheDescriptors() throws IOException {
+        long before = openDescriptors();
+        for (int i = 0; i < 100; i++) {
+            RawUdpTransport.open(serverAddress, localPort).close();
+        }
+        // Each open takes two descriptors (socket, eventfd): a leak would show as +200.
+        assertTrue(openDescriptors() <= before + 5, before + " descriptors before, " + openDescriptors() + " after");
+    }
+
+    private static long openDescriptors() throws IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    @Test
     void manyRoundTrips() throws IOException {
         ByteBuffer dst = ByteBuffer.allocate(2048);
         for (int i = 0; i < 300; i++) {
