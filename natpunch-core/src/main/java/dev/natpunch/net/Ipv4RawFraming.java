@@ -75,10 +75,10 @@ final class Ipv4RawFraming implements RawUdpFraming {
     }
 
     @Override
-    public void unframe(ByteBuffer packet) throws Ipv4Udp.MalformedPacketException {
+    public void unframe(ByteBuffer packet) throws MalformedPacketException {
         Ipv4Udp.Datagram d = Ipv4Udp.decode(packet);
         if (!d.source().equals(server) || d.sourcePort() != serverPort || d.destinationPort() != localPort) {
-            throw new Ipv4Udp.MalformedPacketException("datagram from " + d.source().getHostAddress() + ":"
+            throw new MalformedPacketException("datagram from " + d.source().getHostAddress() + ":"
                     + d.sourcePort() + " to port " + d.destinationPort() + " is not for us");
         }
         int start = packet.position() + d.payloadOffset();

@@ -25,15 +25,6 @@ final class Ipv4Udp {
 
     private Ipv4Udp() {}
 
-    /** Why a received packet was refused; cheap (no stack trace) because refusals are routine. */
-    static final class MalformedPacketException extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        MalformedPacketException(String message) {
-            super(message, null, false, false);
-        }
-    }
-
     /** Header fields of a parsed packet and where its UDP payload lies in the parsed buffer. */
     record Datagram(Inet4Address source, int sourcePort, Inet4Address destination,
                     int destinationPort, int payloadOffset, int payloadLength) {}

@@ -24,14 +24,11 @@ interface LinuxLibc extends Library {
     int IP_HDRINCL = 3;
     int SOL_SOCKET = 1;
     int SO_ATTACH_FILTER = 26;
-    int SO_LOCK_FILTER = 44;
     int MSG_DONTWAIT = 0x40;
     int EFD_CLOEXEC = 0x80000;
     int EFD_NONBLOCK = 0x800;
 
     short POLLIN = 0x1;
-    short POLLERR = 0x8;
-    short POLLHUP = 0x10;
     short POLLNVAL = 0x20;
 
     int EPERM = 1;
@@ -80,16 +77,10 @@ interface LinuxLibc extends Library {
         }
     }
 
-    /** {@code struct sock_filter}; only used to describe the layout, programs travel as bytes. */
-    @Structure.FieldOrder({"code", "jt", "jf", "k"})
-    final class SockFilter extends Structure {
-        public short code;
-        public byte jt;
-        public byte jf;
-        public int k;
-    }
-
-    /** {@code struct sock_fprog}: u16 length, then (after padding) a pointer to the instructions. */
+    /**
+     * {@code struct sock_fprog}: u16 length, then (after padding) a pointer to the
+     * {@code struct sock_filter} array, which {@link BpfProgram#toBytes} lays out.
+     */
     @Structure.FieldOrder({"len", "filter"})
     final class SockFprog extends Structure {
         public short len;

@@ -42,5 +42,5 @@ interface RawUdpFraming {
      * Checks that {@code packet} (its remaining bytes, as read from the socket) is a datagram from
      * the server to our port and narrows {@code packet} to its UDP payload.
      */
-    void unframe(ByteBuffer packet) throws Ipv4Udp.MalformedPacketException;
+    void unframe(ByteBuffer packet) throws MalformedPacketException;
 }

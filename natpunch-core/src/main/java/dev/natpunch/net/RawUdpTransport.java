@@ -5,6 +5,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Platform;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -18,8 +19,10 @@ import java.nio.channels.DatagramChannel;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +49,9 @@ public final class RawUdpTransport implements DatagramTransport {
             13 /* EACCES */, 64 /* ENONET */, 71 /* EPROTO */, 90 /* EMSGSIZE */, 92 /* ENOPROTOOPT */,
             101 /* ENETUNREACH */, 111 /* ECONNREFUSED */, 112 /* EHOSTDOWN */, 113 /* EHOSTUNREACH */);
 
+    /** Poll at most this long at a time, so that an interrupt is noticed. */
+    private static final int POLL_SLICE_MILLIS = 100;
+
     private final LinuxLibc libc;
     private final InetSocketAddress server;
     private final InetSocketAddress local;
@@ -53,7 +59,7 @@ public final class RawUdpTransport implements DatagramTransport {
     private final int fd;
     private final int wakeFd;
     private final Object sendLock = new Object();
-    private final Object receiveLock = new Object();
+    private final ReentrantLock receiveLock = new ReentrantLock();
     private final Memory sendBuffer;
     private final Memory receiveBuffer;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -114,18 +120,24 @@ public final class RawUdpTransport implements DatagramTransport {
             throw failure(libc, "socket(AF_INET, SOCK_RAW, IPPROTO_UDP)", e);
         }
         int wakeFd = -1;
+        boolean ok = false;
         try {
             framing.configure(libc, fd);
             attachFilter(libc, fd, framing.filter());
             drain(libc, fd, framing.maxPacket());
             wakeFd = libc.eventfd(0, LinuxLibc.EFD_CLOEXEC | LinuxLibc.EFD_NONBLOCK);
+            RawUdpTransport transport = new RawUdpTransport(libc, server, localPort, framing, fd, wakeFd);
+            ok = true;
+            log.debug("raw UDP transport open: {} -> {}", transport.local, server);
+            return transport;
         } catch (LastErrorException e) {
-            closeQuietly(libc, fd);
             throw failure(libc, "setting up the raw socket", e);
+        } finally {
+            if (!ok) {
+                closeQuietly(libc, wakeFd);
+                closeQuietly(libc, fd);
+            }
         }
-        RawUdpTransport transport = new RawUdpTransport(libc, server, localPort, framing, fd, wakeFd);
-        log.debug("raw UDP transport open: {} -> {}", transport.local, server);
-        return transport;
     }
 
     @Override
@@ -183,10 +195,13 @@ public final class RawUdpTransport implements DatagramTransport {
     /**
      * Waits up to {@code timeout} for the next datagram from the server to our port and copies its
      * UDP payload into {@code dst}. Like {@link DatagramChannel#receive}, a payload longer than
-     * {@code dst.remaining()} is truncated.
+     * {@code dst.remaining()} is truncated. Concurrent receivers take turns, each within its own
+     * timeout.
      *
      * @return the number of bytes copied, or -1 if nothing arrived in time
      * @throws AsynchronousCloseException if {@link #close()} was called while waiting
+     * @throws InterruptedIOException if the thread was interrupted while waiting (within about
+     *     100 ms); its interrupt status stays set and the transport stays open
      */
     @Override
     public int receive(ByteBuffer dst, Duration timeout) throws IOException {
@@ -196,7 +211,15 @@ public final class RawUdpTransport implements DatagramTransport {
         }
         long start = System.nanoTime();
         long timeoutNanos = saturatedNanos(timeout);
-        synchronized (receiveLock) {
+        try {
+            if (!receiveLock.tryLock(timeoutNanos, TimeUnit.NANOSECONDS)) {
+                return -1;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for another receiver");
+        }
+        try {
             ensureOpen();
             LinuxLibc.PollFd[] fds = (LinuxLibc.PollFd[]) new LinuxLibc.PollFd().toArray(2);
             while (true) {
@@ -205,7 +228,7 @@ public final class RawUdpTransport implements DatagramTransport {
                     ByteBuffer packet = receiveBuffer.getByteBuffer(0, n);
                     try {
                         framing.unframe(packet);
-                    } catch (Ipv4Udp.MalformedPacketException e) {
+                    } catch (MalformedPacketException e) {
                         droppedAfterFilter.incrementAndGet();
                         log.debug("dropped a datagram that passed the socket filter: {}", e.getMessage());
                         continue;
@@ -219,10 +242,15 @@ public final class RawUdpTransport implements DatagramTransport {
                 if (left <= 0) {
                     return -1;
                 }
-                if (!awaitReadable(fds, left)) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new InterruptedIOException("interrupted while waiting for a datagram from " + server);
+                }
+                if (!awaitReadable(fds, Math.min(left, TimeUnit.MILLISECONDS.toNanos(POLL_SLICE_MILLIS)))) {
                     throw new AsynchronousCloseException();
                 }
             }
+        } finally {
+            receiveLock.unlock();
         }
     }
 
@@ -234,7 +262,8 @@ public final class RawUdpTransport implements DatagramTransport {
         }
         wakeReceiver();
         synchronized (sendLock) {
-            synchronized (receiveLock) {
+            receiveLock.lock();
+            try {
                 closeQuietly(libc, wakeFd);
                 try {
                     libc.close(fd);
@@ -243,6 +272,8 @@ public final class RawUdpTransport implements DatagramTransport {
                     throw failure(libc, "close", e);
                 }
                 log.debug("raw UDP transport closed: {} -> {}", local, server);
+            } finally {
+                receiveLock.unlock();
             }
         }
     }

@@ -171,7 +171,7 @@ class Ipv4UdpTest {
     }
 
     private static void assertRejected(byte[] packet, String reason) {
-        Ipv4Udp.MalformedPacketException e = assertThrows(Ipv4Udp.MalformedPacketException.class,
+        MalformedPacketException e = assertThrows(MalformedPacketException.class,
                 () -> Ipv4Udp.decode(ByteBuffer.wrap(packet)));
         if (!e.getMessage().contains(reason)) {
             throw new AssertionError("expected a reason containing '" + reason + "', got: " + e.getMessage());

@@ -185,6 +185,62 @@ class RawUdpTransportLoopbackTest {
     }
 
     @Test
+    void interruptEndsAReceiveButNotTheTransport() throws Exception {
+        CompletableFuture<Object> outcome = new CompletableFuture<>();
+        Thread receiver = new Thread(() -> {
+            try {
+                outcome.complete(transport.receive(ByteBuffer.allocate(64), Duration.ofSeconds(60)));
+            } catch (IOException e) {
+                outcome.complete(Thread.currentThread().isInterrupted() ? e : "interrupt status cleared: " + e);
+            }
+        }, "npn-receiver");
+        receiver.start();
+        Thread.sleep(200);
+        receiver.interrupt();
+        Object result = outcome.get(2, TimeUnit.SECONDS);
+        assertTrue(result instanceof java.io.InterruptedIOException, "got " + result);
+        receiver.join(2000);
+
+        server.send(utf8("still open"), new InetSocketAddress(LOOPBACK, localPort));
+        ByteBuffer dst = ByteBuffer.allocate(64);
+        assertEquals(10, transport.receive(dst, WAIT));
+    }
+
+    @Test
+    void aSecondReceiverKeepsItsOwnTimeout() throws Exception {
+        CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> {
+            try {
+                return transport.receive(ByteBuffer.allocate(64), Duration.ofSeconds(3));
+            } catch (IOException e) {
+                return e;
+            }
+        });
+        Thread.sleep(200);
+        long start = System.nanoTime();
+        assertEquals(-1, transport.receive(ByteBuffer.allocate(64), Duration.ofMillis(300)));
+        long elapsed = System.nanoTime() - start;
+        assertTrue(elapsed < TimeUnit.MILLISECONDS.toNanos(1500), "second receiver waited " + elapsed + " ns");
+        server.send(utf8("for the first"), new InetSocketAddress(LOOPBACK, localPort));
+        assertEquals(13, first.get(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void closeReleasesTheDescriptors() throws IOException {
+        long before = openDescriptors();
+        for (int i = 0; i < 100; i++) {
+            RawUdpTransport.open(serverAddress, localPort).close();
+        }
+        // Each open takes two descriptors (socket, eventfd): a leak would show as +200.
+        assertTrue(openDescriptors() <= before + 5, before + " descriptors before, " + openDescriptors() + " after");
+    }
+
+    private static long openDescriptors() throws IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    @Test
     void manyRoundTrips() throws IOException {
         ByteBuffer dst = ByteBuffer.allocate(2048);
         for (int i = 0; i < 300; i++) {

@@ -179,6 +179,21 @@ class RawUdpTransportNetnsTest {
                 e.getMessage());
     }
 
+    /**
+     * The kernel reassembles before raw delivery, so an answer that crossed the wire in fragments
+     * reaches the filter whole (its fragment fields cleared) and is accepted.
+     */
+    @Test
+    void fragmentedAnswersArriveReassembled() throws IOException {
+        byte[] large = new byte[3000];
+        new java.util.Random(7).nextBytes(large);
+        server.send(ByteBuffer.wrap(large), transport.localAddress());
+        ByteBuffer dst = ByteBuffer.allocate(4096);
+        assertEquals(large.length, transport.receive(dst, WAIT));
+        assertArrayEquals(large, Arrays.copyOf(dst.array(), dst.position()));
+        assertEquals(0, transport.droppedAfterFilter());
+    }
+
     @Test
     void noRouteIsAClearError() {
         IOException e = assertThrows(IOException.class, () -> Privileges.inNamespace(CLIENT_NS,
