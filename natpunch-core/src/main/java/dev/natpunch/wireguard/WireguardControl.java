@@ -21,7 +21,8 @@ public interface WireguardControl {
      * {@link #backendName()} is {@code "automatic"}.
      */
     static WireguardControl automatic() {
-        return new AutomaticBackend(DEFAULT_SOCKET_DIRECTORIES, NetlinkBackend::new, new WgCommandBackend(Path.of("wg")));
+        return new AutomaticBackend(DEFAULT_SOCKET_DIRECTORIES, NetlinkBackend::new, NetlinkBackend::usable,
+                new WgCommandBackend(Path.of("wg")));
     }
 
     /** The userspace API over the Unix socket in the default directories. */
