@@ -8,7 +8,8 @@ import java.util.List;
  * nothing else. Implementations are thread-safe and hold no open resources between calls.
  *
  * <p>Interface names are checked as Linux checks them (1 to 15 characters, no '/', ':' or
- * whitespace, not "." or ".."); a bad name is an {@link IllegalArgumentException}.
+ * whitespace, not "." or ".."), and additionally may not start with '-' so that no name can
+ * pass for an option of the {@code wg} command; a bad name is an {@link IllegalArgumentException}.
  */
 public interface WireguardControl {
     /** The directories wireguard-go and other userspace implementations put their sockets in. */
