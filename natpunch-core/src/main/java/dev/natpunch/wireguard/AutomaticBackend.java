@@ -2,21 +2,28 @@ package dev.natpunch.wireguard;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Chooses per interface, as {@code wg} does: the userspace socket if there is one, else kernel
  * netlink; the {@code wg} command only if netlink cannot be used from Java at all.
  */
 final class AutomaticBackend implements WireguardControl {
+    private static final Logger LOG = LoggerFactory.getLogger(AutomaticBackend.class);
     private final List<Path> socketDirectories;
     private final Supplier<WireguardControl> netlink;
+    private final BooleanSupplier netlinkProbe;
     private final WireguardControl wgCommand;
     private volatile Boolean netlinkUsable;
 
-    AutomaticBackend(List<Path> socketDirectories, Supplier<WireguardControl> netlink, WireguardControl wgCommand) {
+    AutomaticBackend(List<Path> socketDirectories, Supplier<WireguardControl> netlink, BooleanSupplier netlinkProbe,
+            WireguardControl wgCommand) {
         this.socketDirectories = List.copyOf(socketDirectories);
         this.netlink = netlink;
+        this.netlinkProbe = netlinkProbe;
         this.wgCommand = wgCommand;
     }
 
@@ -28,8 +35,11 @@ final class AutomaticBackend implements WireguardControl {
         }
         Boolean usable = netlinkUsable;
         if (usable == null) {
-            usable = NetlinkBackend.usable();
+            usable = netlinkProbe.getAsBoolean();
             netlinkUsable = usable;
+            if (!usable) {
+                LOG.debug("kernel netlink is unusable from this JVM; falling back to the wg command");
+            }
         }
         return usable ? netlink.get() : wgCommand;
     }

@@ -20,6 +20,10 @@ final class IpText {
                 if (text.indexOf('%') >= 0) {
                     throw new IllegalArgumentException("scoped IPv6 addresses are not supported: '" + text + "'");
                 }
+                // InetAddress would hand e.g. "zz::1" to the resolver; only literal characters get through.
+                if (!text.chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0)) {
+                    throw new IllegalArgumentException("not an IP address: '" + text + "'");
+                }
                 return InetAddress.getByName(text);
             }
             String[] parts = text.split("\\.", -1);

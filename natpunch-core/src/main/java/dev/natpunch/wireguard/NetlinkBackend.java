@@ -75,7 +75,8 @@ final class NetlinkBackend implements WireguardControl {
 
     /** Whether netlink can be used from this JVM at all (JNA loads and a generic netlink socket opens). */
     static boolean usable() {
-        try (NetlinkSocket s = NetlinkSocket.open(Duration.ofSeconds(1))) {
+        try {
+            NetlinkSocket.open(Duration.ofSeconds(1)).close();
             return true;
         } catch (LastErrorException | LinkageError e) {
             return false;

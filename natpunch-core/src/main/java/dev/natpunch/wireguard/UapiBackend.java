@@ -73,9 +73,10 @@ final class UapiBackend implements WireguardControl {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
                 Selector selector = Selector.open()) {
-            connect(ch, socket, interfaceName);
             ch.configureBlocking(false);
-            SelectionKey key = ch.register(selector, SelectionKey.OP_WRITE);
+            SelectionKey key = ch.register(selector, SelectionKey.OP_CONNECT);
+            connect(ch, socket, interfaceName, selector, deadline);
+            key.interestOps(SelectionKey.OP_WRITE);
             ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8));
             while (out.hasRemaining()) {
                 await(selector, deadline, interfaceName, socket);
@@ -90,10 +91,15 @@ final class UapiBackend implements WireguardControl {
         }
     }
 
-    private static void connect(SocketChannel ch, Path socket, String interfaceName) throws IOException {
-        // A Unix-domain connect completes or fails at once (no network round trip), so blocking is safe.
+    private void connect(SocketChannel ch, Path socket, String interfaceName, Selector selector, long deadline)
+            throws IOException {
         try {
-            ch.connect(UnixDomainSocketAddress.of(socket));
+            // Non-blocking even here: a daemon whose accept backlog is full must not hang us.
+            if (!ch.connect(UnixDomainSocketAddress.of(socket))) {
+                while (!ch.finishConnect()) {
+                    await(selector, deadline, interfaceName, socket);
+                }
+            }
         } catch (ConnectException e) {
             throw new WireguardException(WireguardException.Kind.NO_SUCH_INTERFACE,
                     "stale socket " + socket + ": nothing listens on it (connection refused), so the wireguard-go"

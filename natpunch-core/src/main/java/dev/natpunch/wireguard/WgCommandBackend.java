@@ -4,7 +4,6 @@ import dev.natpunch.crypto.Key;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -194,8 +193,8 @@ final class WgCommandBackend implements WireguardControl {
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new WireguardException(WireguardException.Kind.PROTOCOL, "interrupted while running wg",
-                    new InterruptedIOException());
+            throw new WireguardException(WireguardException.Kind.PROTOCOL,
+                    "interrupted while running '" + String.join(" ", command) + "'; it was killed");
         } catch (IOException e) {
             if (e instanceof WireguardException) {
                 throw (WireguardException) e;

@@ -8,7 +8,8 @@ import java.util.List;
  * nothing else. Implementations are thread-safe and hold no open resources between calls.
  *
  * <p>Interface names are checked as Linux checks them (1 to 15 characters, no '/', ':' or
- * whitespace, not "." or ".."); a bad name is an {@link IllegalArgumentException}.
+ * whitespace, not "." or ".."), and additionally may not start with '-' so that no name can
+ * pass for an option of the {@code wg} command; a bad name is an {@link IllegalArgumentException}.
  */
 public interface WireguardControl {
     /** The directories wireguard-go and other userspace implementations put their sockets in. */
@@ -21,7 +22,8 @@ public interface WireguardControl {
      * {@link #backendName()} is {@code "automatic"}.
      */
     static WireguardControl automatic() {
-        return new AutomaticBackend(DEFAULT_SOCKET_DIRECTORIES, NetlinkBackend::new, new WgCommandBackend(Path.of("wg")));
+        return new AutomaticBackend(DEFAULT_SOCKET_DIRECTORIES, NetlinkBackend::new, NetlinkBackend::usable,
+                new WgCommandBackend(Path.of("wg")));
     }
 
     /** The userspace API over the Unix socket in the default directories. */
