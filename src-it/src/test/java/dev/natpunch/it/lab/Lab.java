@@ -434,6 +434,17 @@ public final class Lab implements AutoCloseable {
         return seen;
     }
 
+    /**
+     * {@code <this JVM's java> -jar JAR ARGS}, for {@link #start} or {@link #exec}, e.g. the
+     * natpunch CLI (failsafe passes its path as system property {@code natpunch.cli.jar}).
+     */
+    public static String[] javaJar(Path jar, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar.toString()));
+        cmd.addAll(Arrays.asList(args));
+        return cmd.toArray(String[]::new);
+    }
+
     private static String[] javaCommand(Class<?> main, String... args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classpath;
