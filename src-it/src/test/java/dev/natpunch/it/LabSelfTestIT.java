@@ -113,6 +113,25 @@ class LabSelfTestIT {
     }
 
     @Test
+    void natFiltersByAddressAndPort() {
+        try (Lab lab = Lab.create()) {
+            Host echo1 = lab.addPublicHost("echo1");
+            Host echo2 = lab.addPublicHost("echo2");
+            Router router = lab.addRouter("r", NatKind.EIM_PORT_PRESERVING);
+            Host a = lab.addHost(router, "a");
+            BackgroundProcess echo = lab.startUdpEcho(echo1, ECHO_PORT);
+            InetSocketAddress mapped = lab.udpProbe(a, PRIVATE_PORT, new InetSocketAddress(echo1.address(), ECHO_PORT)).get(0);
+            lab.startUdpEcho(a, PRIVATE_PORT);
+            // the mapping exists and a answers on it, yet only echo1:ECHO_PORT may use it
+            assertThrows(LabException.class, () -> lab.udpProbe(echo2, ECHO_PORT, mapped), "other address filtered");
+            assertThrows(LabException.class, () -> lab.udpProbe(echo1, ECHO_PORT + 1, mapped), "other port filtered");
+            echo.close();
+            assertEquals(new InetSocketAddress(echo1.address(), ECHO_PORT), lab.udpProbe(echo1, ECHO_PORT, mapped).get(0),
+                    "the endpoint a talked to gets through");
+        }
+    }
+
+    @Test
     void lossDropsPacketsAndCanBeLifted() {
         try (Lab lab = Lab.create()) {
             Host echo = lab.addPublicHost("echo");

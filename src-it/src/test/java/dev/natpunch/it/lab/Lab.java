@@ -45,12 +45,18 @@ import org.junit.jupiter.api.Assumptions;
  *                                             eth0 100.64.N.2  eth0 100.64.N.3 (default via .1)
  * </pre>
  *
- * Every namespace is named {@code npl-ID-NAME}, where ID is four random hex digits per lab, and
+ * Routers drop unsolicited packets arriving on {@code wan} (conntrack state neither established
+ * nor related), source-NAT what leaves it according to their {@link NatKind}, filter replies by
+ * address and port (Linux conntrack) and hairpin only if asked to. Loss is simulated with
+ * nftables ({@link #setLoss(Node, int)}) because this kernel has no sch_netem.
+ *
+ * <p>Every namespace is named {@code npl-ID-NAME}, where ID is four random hex digits per lab, and
  * every WireGuard interface {@code nplIDwK}, because wireguard-go's UAPI sockets live in the
  * filesystem-global /var/run/wireguard. The root namespace is never changed. Creating a lab first
  * removes what crashed labs left behind (namespaces, their processes, UAPI sockets); {@link
  * #close()} tears down everything this lab made, in reverse order, even after partial failures.
- * Public addresses are handed out from 198.18.0.2 upwards in creation order; router N (from 1)
+ * Commands run through {@code ip netns exec}; processes the JVM cannot enter a namespace, so
+ * UDP probes and echoes run as small separate JVMs ({@link UdpEcho}). Public addresses are handed out from 198.18.0.2 upwards in creation order; router N (from 1)
  * gets LAN 100.64.N.0/24 and its hosts get .2, .3, ...
  */
 public final class Lab implements AutoCloseable {
@@ -428,6 +434,17 @@ public final class Lab implements AutoCloseable {
         return seen;
     }
 
+    /**
+     * {@code <this JVM's java> -jar JAR ARGS}, for {@link #start} or {@link #exec}, e.g. the
+     * natpunch CLI (failsafe passes its path as system property {@code natpunch.cli.jar}).
+     */
+    public static String[] javaJar(Path jar, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar.toString()));
+        cmd.addAll(Arrays.asList(args));
+        return cmd.toArray(String[]::new);
+    }
+
     private static String[] javaCommand(Class<?> main, String... args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classpath;
@@ -436,7 +453,7 @@ public final class Lab implements AutoCloseable {
         } catch (java.net.URISyntaxException e) {
             throw new LabException("cannot locate " + main, e);
         }
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", classpath, main.getName()));
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-cp", classpath, main.getName()));
         cmd.addAll(Arrays.asList(args));
         return cmd.toArray(String[]::new);
     }
