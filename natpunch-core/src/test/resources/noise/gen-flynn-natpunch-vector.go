@@ -9,7 +9,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-
 	"fmt"
 
 	"github.com/flynn/noise"
@@ -56,17 +55,15 @@ func main() {
 	if _, _, _, err = resp.ReadMessage(nil, m1); err != nil {
 		panic(err)
 	}
-	m2, rc1, rc2, err := resp.WriteMessage(nil, nil)
+	m2, _, rc2, err := resp.WriteMessage(nil, nil)
 	if err != nil {
 		panic(err)
 	}
 	fmt.Printf("msg %s %x\n", "-", m2)
-	_, ic1, ic2, err := init.ReadMessage(nil, m2)
+	_, ic1, _, err := init.ReadMessage(nil, m2)
 	if err != nil {
 		panic(err)
 	}
-	_ = rc1
-	_ = ic2
 	lookup := append(append([]byte{}, is.Public...), re.Public...)
 	answer := []byte{198, 18, 0, 7, 0x1f, 0x90}
 	for i := 0; i < 2; i++ {
