@@ -63,6 +63,7 @@ public final class NoiseHandshake {
     private final byte[] dh = new byte[KEY];
     // The initiator's ss = DH(s, rs), computed when it is created: that checks rs and costs no extra.
     private final byte[] ssDh = new byte[KEY];
+    private final boolean fixedEphemeral;
     private int step;
 
     private NoiseHandshake(boolean initiator, KeyPair localStatic, Key remoteStatic, byte[] prologue,
@@ -75,11 +76,8 @@ public final class NoiseHandshake {
         if (fixedEphemeral != null) {
             fixedEphemeral.privateKey().copyTo(e, 0);
             fixedEphemeral.publicKey().copyTo(ePub, 0);
-        } else {
-            RANDOM.nextBytes(e);
-            X25519.clamp(e);
-            X25519.publicKey(e, 0, ePub, 0);
         }
+        this.fixedEphemeral = fixedEphemeral != null;
         ss = new SymmetricState(PROTOCOL_NAME);
         ss.mixHash(prologue, 0, prologue.length);
         if (initiator) {
@@ -134,7 +132,8 @@ public final class NoiseHandshake {
     /**
      * Writes the next handshake message into {@code out} at {@code outOffset}: for the initiator
      * message 1 ({@code e, es, s, ss} and the encrypted payload), for the responder message 2
-     * ({@code e, ee, se} and the encrypted payload).
+     * ({@code e, ee, se} and the encrypted payload). {@code payload} and {@code out} must not
+     * overlap.
      *
      * @return bytes written: {@code 96 + payloadLength} for message 1, {@code 48 + payloadLength}
      *     for message 2
@@ -152,6 +151,12 @@ public final class NoiseHandshake {
             throw new IllegalArgumentException("handshake message longer than " + MAX_MESSAGE_LENGTH + " bytes");
         }
         Objects.checkFromIndexSize(outOffset, overhead + payloadLength, out.length);
+        if (!fixedEphemeral) {
+            // Made only now, so a server pays nothing for it on a message 1 it rejects.
+            RANDOM.nextBytes(e);
+            X25519.clamp(e);
+            X25519.publicKey(e, 0, ePub, 0);
+        }
         int p = outOffset;
         System.arraycopy(ePub, 0, out, p, KEY);
         ss.mixHash(ePub, 0, KEY);
@@ -180,7 +185,8 @@ public final class NoiseHandshake {
     /**
      * Reads the next handshake message from {@code in} and writes its decrypted payload to
      * {@code payloadOut}. The responder learns the initiator's static key here
-     * ({@link #remoteStaticKey()}). On failure the handshake is left as it was before the call.
+     * ({@link #remoteStaticKey()}). On failure the handshake is left as it was before the call and
+     * nothing is written to {@code payloadOut}. {@code in} and {@code payloadOut} must not overlap.
      *
      * @return the payload length ({@code length - 96} for message 1, {@code length - 48} for message 2)
      * @throws HandshakeException TRUNCATED if the message is too short, DECRYPTION_FAILED if a tag

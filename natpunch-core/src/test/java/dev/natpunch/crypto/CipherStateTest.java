@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.concurrent.ExecutorService;
@@ -127,5 +129,33 @@ class CipherStateTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void sealAndOpenAllocateNothing() {
+        java.lang.management.ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+        assumeTrue(bean instanceof com.sun.management.ThreadMXBean, "no per-thread allocation counter in this JVM");
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) bean;
+        assumeTrue(mx.isThreadAllocatedMemorySupported(), "per-thread allocation counting not supported");
+        mx.setThreadAllocatedMemoryEnabled(true);
+        byte[] pt = new byte[64];
+        byte[] ct = new byte[80];
+        byte[] back = new byte[64];
+        long id = Thread.currentThread().getId();
+        for (int round = 0; round < 3; round++) {
+            long before = mx.getThreadAllocatedBytes(id);
+            int ok = 0;
+            for (int i = 0; i < 1000; i++) {
+                cs.seal(i, pt, 0, 64, ct, 0);
+                ok += cs.tryOpen(i, ct, 0, 80, back, 0);
+            }
+            long allocated = mx.getThreadAllocatedBytes(id) - before;
+            assertEquals(64_000, ok);
+            // The counter itself may account a few bytes; 1000 messages allocating would show kilobytes.
+            if (allocated < 1000) {
+                return;
+            }
+        }
+        throw new AssertionError("seal/open allocate on the hot path");
     }
 }
