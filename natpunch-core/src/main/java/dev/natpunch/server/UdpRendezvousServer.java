@@ -95,6 +95,11 @@ final class UdpRendezvousServer implements RendezvousServer {
                 handler.publicKey().toBase64());
     }
 
+    /** Runs an expiry sweep now, for tests that move an injected clock. */
+    void sweepNow() {
+        handler.sweep();
+    }
+
     private void sweepQuietly() {
         try {
             handler.sweep();
