@@ -30,17 +30,17 @@ class WireBytesPinningTest {
     private static final int ASSIGNED = PROPOSAL + 1;
     private static final long TIMESTAMP = 1_764_028_800_123_456_789L;
 
-    static final String MSG1 = "0101020304736845d54e87de09d6bb114aa7042c50a4a015bd9901d1a0026f59"
+    private static final String MSG1 = "0101020304736845d54e87de09d6bb114aa7042c50a4a015bd9901d1a0026f59"
             + "56533a15190b09609380a55994f9f6a590ba272c2be4184ace12454a4cf0f371"
             + "313a7f1b5982e6ac5882fe458ae3f3431097a3c165b2b42a96a1277683b939f0"
             + "86b702c4141bcd1efe007511e5";
-    static final String MSG2 = "0201020305605a725d2a4adfeeb1a29e17edd621c1b7593ee8cdbc44ac6c4ab6"
+    private static final String MSG2 = "0201020305605a725d2a4adfeeb1a29e17edd621c1b7593ee8cdbc44ac6c4ab6"
             + "e2f805d23c0a2c06a1a4d481409e8210c9e8ed864d";
-    static final String LOOKUP = "03010203050000000000000000d5fe63d93ddc839bd6a54651437d85a77e5de8"
+    private static final String LOOKUP = "03010203050000000000000000d5fe63d93ddc839bd6a54651437d85a77e5de8"
             + "80ae5a73b952f2f5a9e7a21a9b7b0a3a0a85d9b8d275c33bfb1d081256a1b76e"
             + "16f8a90822096579b4504f00dc4f558cd9fb400e85e31c232e51dc43c2";
-    static final String FOUND = "030000000000000000137f34a4e262cea6a748ca34f882075e66c7adbf25b8";
-    static final String NOT_FOUND = "03000000000000000131eac02669e88c64b10ee20ff13bd8cc";
+    private static final String FOUND = "030000000000000000137f34a4e262cea6a748ca34f882075e66c7adbf25b8";
+    private static final String NOT_FOUND = "03000000000000000131eac02669e88c64b10ee20ff13bd8cc";
 
     private static byte[] msg1;
     private static byte[] msg2;
