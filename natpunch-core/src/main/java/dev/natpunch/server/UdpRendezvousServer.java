@@ -91,7 +91,7 @@ final class UdpRendezvousServer implements RendezvousServer {
         });
         exec.scheduleWithFixedDelay(this::sweepQuietly, interval, interval, TimeUnit.MILLISECONDS);
         sweeper = exec;
-        log.info("Rendezvous server listening on UDP {} with public key {}", localAddress,
+        log.info("Rendezvous server listening on UDP {} with public key {}", text(localAddress),
                 handler.publicKey().toBase64());
     }
 
@@ -206,6 +206,12 @@ final class UdpRendezvousServer implements RendezvousServer {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        log.info("Rendezvous server on UDP {} stopped", localAddress);
+        log.info("Rendezvous server on UDP {} stopped", text(localAddress));
+    }
+
+    /** "0.0.0.0:12345" or "[::]:12345", without InetSocketAddress's leading slash. */
+    static String text(InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 }

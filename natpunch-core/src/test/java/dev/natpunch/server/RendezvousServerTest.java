@@ -490,6 +490,41 @@ class RendezvousServerTest {
     }
 
     @Test
+    void theHandlerDropsEveryTypeByteAtEveryLengthUpTo200() throws Exception {
+        KeyPair serverKeys = KeyPair.generate();
+        InternalPacketHandler handler = InternalPacketHandler.create(serverKeys, clock);
+        java.util.Random random = new java.util.Random(11);
+        byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
+        InetSocketAddress source = new InetSocketAddress(LOOPBACK, 9);
+        for (int type = 0; type < 256; type++) {
+            for (int len = 0; len <= 200; len++) {
+                byte[] d = new byte[len + 5];
+                random.nextBytes(d);
+                d[5 % d.length] = (byte) type;
+                assertEquals(-1, handler.handle(d, 5, len, source, out, 0), "type " + type + " length " + len);
+            }
+        }
+        ServerMetrics m = handler.metrics();
+        assertEquals(256 * 201, m.totalDrops());
+        assertEquals(256, m.drops(DropReason.EMPTY));
+        assertEquals(1, m.drops(DropReason.HANDSHAKE_INVALID));
+        assertEquals(1, m.drops(DropReason.UNKNOWN_SESSION));
+        assertEquals(200, m.drops(DropReason.WRONG_DIRECTION));
+        assertEquals(253 * 200, m.drops(DropReason.UNKNOWN_TYPE));
+        assertEquals(108 + 92, m.drops(DropReason.TOO_SHORT));
+        assertEquals(91 + 107, m.drops(DropReason.TOO_LONG));
+        assertEquals(0, m.drops(DropReason.INTERNAL_ERROR));
+
+        // Still serving: a real handshake goes through the same handler.
+        dev.natpunch.crypto.NoiseHandshake hs = dev.natpunch.crypto.NoiseHandshake.initiator(KeyPair.generate(),
+                serverKeys.publicKey(), dev.natpunch.crypto.NoiseHandshake.NATPUNCH_PROLOGUE);
+        byte[] init = new byte[Wire.INITIATION_LENGTH];
+        dev.natpunch.protocol.HandshakeInitiation.encode(hs, 5, 1, new byte[8], init, 0);
+        assertEquals(Wire.RESPONSE_LENGTH, handler.handle(init, 0, init.length, source, out, 0));
+        assertEquals(6, dev.natpunch.protocol.HandshakeResponse.assignedIndex(out, 0));
+    }
+
+    @Test
     void builderRejectsNonsense() {
         assertThrows(IllegalArgumentException.class, () -> RendezvousServer.builder().port(70000));
         assertThrows(IllegalArgumentException.class, () -> RendezvousServer.builder().maxSessions(0));
