@@ -47,7 +47,8 @@ public final class CipherState {
 
     /**
      * Encrypts {@code ptLength} bytes with nonce {@code counter} and empty associated data,
-     * writing ciphertext and tag to {@code out}.
+     * writing ciphertext and tag to {@code out}. Use each counter once, counting from 0; a
+     * {@link ReplayWindow} refuses counters of 2^63 and above.
      *
      * @return {@code ptLength + 16}, the number of bytes written
      */

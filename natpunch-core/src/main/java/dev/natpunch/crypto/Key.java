@@ -55,6 +55,12 @@ public final class Key {
             throw new IllegalArgumentException(
                     "not a WireGuard key: it contains characters that are not base64", e);
         }
+        // "==" padding decodes to 31 bytes; and the decoder ignores the 2 bits the last character
+        // carries past the 32 bytes, which wg refuses when not zero: accept only the canonical text.
+        if (decoded.length != LENGTH || !Base64.getEncoder().encodeToString(decoded).equals(trimmed)) {
+            throw new IllegalArgumentException(
+                    "not a WireGuard key: the base64 text does not encode exactly 32 bytes");
+        }
         return new Key(decoded);
     }
 

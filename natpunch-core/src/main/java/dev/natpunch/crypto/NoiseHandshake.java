@@ -134,7 +134,8 @@ public final class NoiseHandshake {
     /**
      * Writes the next handshake message into {@code out} at {@code outOffset}: for the initiator
      * message 1 ({@code e, es, s, ss} and the encrypted payload), for the responder message 2
-     * ({@code e, ee, se} and the encrypted payload).
+     * ({@code e, ee, se} and the encrypted payload). {@code payload} and {@code out} must not
+     * overlap.
      *
      * @return bytes written: {@code 96 + payloadLength} for message 1, {@code 48 + payloadLength}
      *     for message 2
@@ -180,7 +181,8 @@ public final class NoiseHandshake {
     /**
      * Reads the next handshake message from {@code in} and writes its decrypted payload to
      * {@code payloadOut}. The responder learns the initiator's static key here
-     * ({@link #remoteStaticKey()}). On failure the handshake is left as it was before the call.
+     * ({@link #remoteStaticKey()}). On failure the handshake is left as it was before the call and
+     * nothing is written to {@code payloadOut}. {@code in} and {@code payloadOut} must not overlap.
      *
      * @return the payload length ({@code length - 96} for message 1, {@code length - 48} for message 2)
      * @throws HandshakeException TRUNCATED if the message is too short, DECRYPTION_FAILED if a tag

@@ -106,6 +106,9 @@ final class SymmetricState {
         System.arraycopy(s.ck, 0, ck, 0, HASH_LENGTH);
         System.arraycopy(s.h, 0, h, 0, HASH_LENGTH);
         System.arraycopy(s.k, 0, k, 0, HASH_LENGTH);
+        if (kWords != null && kWords != s.kWords) {
+            Arrays.fill(kWords, 0);
+        }
         kWords = s.kWords;
         n = s.n;
     }
