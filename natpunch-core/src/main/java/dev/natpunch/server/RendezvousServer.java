@@ -35,6 +35,17 @@ import java.time.Duration;
  * or {@link DropReason#SESSIONS_FULL}); clients already known keep being served. The last accepted
  * handshake timestamp of a client (replay protection) lives as long as its registration.
  *
+ * <p><b>Logging</b> (slf4j, logger {@code dev.natpunch.server.RendezvousServer}): at INFO the
+ * listening address and public key on start, one line per answered lookup in natpunch-go's form
+ * {@code <requester base64> ==> <target base64>: CONNECTED} (or {@code NOT FOUND}), and the stop;
+ * registrations and every dropped datagram with its reason at DEBUG.
+ *
+ * <p><b>Threads.</b> {@link #start()} starts {@link Builder#workerThreads} non-daemon worker threads
+ * (so a started server keeps the JVM alive until {@link #close()}) and one daemon sweeper thread.
+ *
+ * <p>There is no per-source rate limit: a handshake costs the server several X25519 operations, so
+ * a flood of well-formed initiations costs CPU (never unbounded memory).
+ *
  * <p>Implementations are thread-safe.
  */
 public interface RendezvousServer extends AutoCloseable {
