@@ -227,9 +227,10 @@ final class PacketHandler {
             lookupsMiss.increment();
         }
         if (log.isInfoEnabled()) {
-            String targetText = target != null ? target.keyBase64
-                    : Base64.getEncoder().encodeToString(Arrays.copyOfRange(plain, 32, 64));
-            log.info("{} ==> {}: {}", owner.keyBase64, targetText, found != null ? "CONNECTED" : "NOT FOUND");
+            // natpunch-go's format: the first 16 base64 characters (12 bytes) of each key.
+            String targetText = target != null ? target.keyLogPrefix
+                    : Base64.getEncoder().encodeToString(Arrays.copyOfRange(plain, 32, 44));
+            log.info("{} ==> {}: {}", owner.keyLogPrefix, targetText, found != null ? "CONNECTED" : "NOT FOUND");
         }
         if (listener != null) {
             Key targetKey = target != null ? target.key : Key.fromBytes(Arrays.copyOfRange(plain, 32, 64));

@@ -10,6 +10,8 @@ final class Registration {
     final byte[] keyBytes;
     final Key key;
     final String keyBase64;
+    /** The first 16 base64 characters, as natpunch-go's server prints keys in its lookup log. */
+    final String keyLogPrefix;
     final int hash;
 
     /** Next registration in the same bucket; written under the bucket's stripe lock. */
@@ -31,6 +33,7 @@ final class Registration {
         this.key = key;
         this.keyBytes = key.toBytes();
         this.keyBase64 = key.toBase64();
+        this.keyLogPrefix = keyBase64.substring(0, 16);
         this.hash = hash;
         this.lastSeenMillis = nowMillis;
     }

@@ -37,7 +37,8 @@ import java.time.Duration;
  *
  * <p><b>Logging</b> (slf4j, logger {@code dev.natpunch.server.RendezvousServer}): at INFO the
  * listening address and public key on start, one line per answered lookup in natpunch-go's form
- * {@code <requester base64> ==> <target base64>: CONNECTED} (or {@code NOT FOUND}), and the stop;
+ * {@code <requester> ==> <target>: CONNECTED} (or {@code NOT FOUND}), each key shown as the first
+ * 16 characters of its base64 as natpunch-go does, and the stop;
  * registrations and every dropped datagram with its reason at DEBUG.
  *
  * <p><b>Threads.</b> {@link #start()} starts {@link Builder#workerThreads} non-daemon worker threads
