@@ -112,6 +112,27 @@ class RendezvousServerTest {
     }
 
     @Test
+    void eachLookupIsLoggedAtInfoInNatpunchGoForm() throws Exception {
+        RendezvousServer server = startDefault();
+        RawPeer a = peer(server);
+        a.handshake(1, 1);
+        Key unknown = KeyPair.generate().publicKey();
+        java.io.PrintStream originalErr = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            a.lookup(a.keys.publicKey());
+            a.lookup(unknown);
+        } finally {
+            System.setErr(originalErr);
+        }
+        String log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        String self = a.keys.publicKey().toBase64().substring(0, 16);
+        assertTrue(log.contains(self + " ==> " + self + ": CONNECTED"), log);
+        assertTrue(log.contains(self + " ==> " + unknown.toBase64().substring(0, 16) + ": NOT FOUND"), log);
+    }
+
+    @Test
     void assignedIndexIsTheProposalPlusOneOrTheNextFreeOne() throws Exception {
         RendezvousServer server = startDefault();
         assertEquals(1001, peer(server).handshake(1000, 1));
