@@ -132,7 +132,15 @@ final class UdpRendezvousServer implements RendezvousServer {
                 continue;
             }
             InetSocketAddress source = (InetSocketAddress) from;
-            int n = handler.handle(in, 0, inBuf.position(), source, out, 0, scratch);
+            int n;
+            try {
+                n = handler.handle(in, 0, inBuf.position(), source, out, 0, scratch);
+            } catch (Error e) {
+                // Typically an OutOfMemoryError under a flood: losing this datagram is better than
+                // losing the worker, which would silently shrink the server.
+                log.error("Error while processing a datagram from {}; the server keeps serving", source, e);
+                continue;
+            }
             if (n <= 0) {
                 continue;
             }
