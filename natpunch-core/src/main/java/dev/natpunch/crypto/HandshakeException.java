@@ -2,7 +2,7 @@ package dev.natpunch.crypto;
 
 /**
  * A Noise handshake message was rejected. The {@link #reason()} tells a server whether to merely
- * drop the datagram (all reasons) and what to count in its statistics.
+ * drop the datagram (all reasons) and what to count in its statistics. It carries no stack trace.
  */
 public final class HandshakeException extends Exception {
     private static final long serialVersionUID = 1L;
@@ -22,7 +22,9 @@ public final class HandshakeException extends Exception {
     private final Reason reason;
 
     HandshakeException(Reason reason, String message) {
-        super(message);
+        // No stack trace: this reports hostile or broken input, not a bug, and a server may see
+        // floods of it.
+        super(message, null, false, false);
         this.reason = reason;
     }
 

@@ -63,6 +63,7 @@ public final class NoiseHandshake {
     private final byte[] dh = new byte[KEY];
     // The initiator's ss = DH(s, rs), computed when it is created: that checks rs and costs no extra.
     private final byte[] ssDh = new byte[KEY];
+    private final boolean fixedEphemeral;
     private int step;
 
     private NoiseHandshake(boolean initiator, KeyPair localStatic, Key remoteStatic, byte[] prologue,
@@ -75,11 +76,8 @@ public final class NoiseHandshake {
         if (fixedEphemeral != null) {
             fixedEphemeral.privateKey().copyTo(e, 0);
             fixedEphemeral.publicKey().copyTo(ePub, 0);
-        } else {
-            RANDOM.nextBytes(e);
-            X25519.clamp(e);
-            X25519.publicKey(e, 0, ePub, 0);
         }
+        this.fixedEphemeral = fixedEphemeral != null;
         ss = new SymmetricState(PROTOCOL_NAME);
         ss.mixHash(prologue, 0, prologue.length);
         if (initiator) {
@@ -153,6 +151,12 @@ public final class NoiseHandshake {
             throw new IllegalArgumentException("handshake message longer than " + MAX_MESSAGE_LENGTH + " bytes");
         }
         Objects.checkFromIndexSize(outOffset, overhead + payloadLength, out.length);
+        if (!fixedEphemeral) {
+            // Made only now, so a server pays nothing for it on a message 1 it rejects.
+            RANDOM.nextBytes(e);
+            X25519.clamp(e);
+            X25519.publicKey(e, 0, ePub, 0);
+        }
         int p = outOffset;
         System.arraycopy(ePub, 0, out, p, KEY);
         ss.mixHash(ePub, 0, KEY);

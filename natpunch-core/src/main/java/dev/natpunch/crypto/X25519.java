@@ -5,6 +5,11 @@ package dev.natpunch.crypto;
  * of the providers measured (see docs/PERFORMANCE.md), and it works on caller-supplied arrays.
  */
 final class X25519 {
+    static {
+        // Builds BouncyCastle's fixed-base tables now rather than during the first handshake.
+        org.bouncycastle.math.ec.rfc7748.X25519.precompute();
+    }
+
     private X25519() {
     }
 

@@ -29,6 +29,7 @@ public class HandshakeBenchmark {
     private final byte[] payload = new byte[8];
     private final byte[] empty = new byte[0];
     private byte[] recordedMsg1;
+    private byte[] forgedMsg1;
 
     @Setup
     public void setup() {
@@ -37,6 +38,8 @@ public class HandshakeBenchmark {
         NoiseHandshake init = NoiseHandshake.initiator(client, server.publicKey(), NoiseHandshake.NATPUNCH_PROLOGUE);
         recordedMsg1 = new byte[104];
         init.writeMessage(timestamp, 0, 8, recordedMsg1, 0);
+        forgedMsg1 = recordedMsg1.clone();
+        forgedMsg1[40] ^= 1;
     }
 
     /** Both sides: initiator writes message 1, responder reads it and writes message 2, initiator reads it; both split. */
@@ -59,5 +62,17 @@ public class HandshakeBenchmark {
         resp.readMessage(recordedMsg1, 0, 104, payload, 0);
         resp.writeMessage(empty, 0, 0, msg2, 0);
         return resp.split();
+    }
+
+    /** What a forged message 1 costs the server before it is dropped (one Diffie-Hellman). */
+    @Benchmark
+    public HandshakeException.Reason responderRejectsForgedMessage1() {
+        NoiseHandshake resp = NoiseHandshake.responder(server, NoiseHandshake.NATPUNCH_PROLOGUE);
+        try {
+            resp.readMessage(forgedMsg1, 0, 104, payload, 0);
+            throw new IllegalStateException("forged message accepted");
+        } catch (HandshakeException e) {
+            return e.reason();
+        }
     }
 }
