@@ -160,7 +160,7 @@ final class PacketHandler {
         Wire.writeInt(out, outOff + Wire.INDEX_OFFSET, session.index);
         handshakesOk.increment();
         if (log.isDebugEnabled()) {
-            log.debug("{} registered at {} (session index {})", reg.keyBase64, reg.endpoint.address,
+            log.debug("{} registered at {} (session index {})", reg.key.toBase64(), reg.endpoint.address,
                     Integer.toUnsignedString(session.index));
         }
         if (listener != null) {
@@ -227,9 +227,10 @@ final class PacketHandler {
             lookupsMiss.increment();
         }
         if (log.isInfoEnabled()) {
-            String targetText = target != null ? target.keyBase64
-                    : Base64.getEncoder().encodeToString(Arrays.copyOfRange(plain, 32, 64));
-            log.info("{} ==> {}: {}", owner.keyBase64, targetText, found != null ? "CONNECTED" : "NOT FOUND");
+            // natpunch-go's format: the first 16 base64 characters (12 bytes) of each key.
+            Base64.Encoder b64 = Base64.getEncoder();
+            log.info("{} ==> {}: {}", b64.encodeToString(Arrays.copyOfRange(plain, 0, 12)),
+                    b64.encodeToString(Arrays.copyOfRange(plain, 32, 44)), found != null ? "CONNECTED" : "NOT FOUND");
         }
         if (listener != null) {
             Key targetKey = target != null ? target.key : Key.fromBytes(Arrays.copyOfRange(plain, 32, 64));

@@ -3,13 +3,12 @@ package dev.natpunch.server;
 import dev.natpunch.crypto.Key;
 
 /**
- * One client key in the registry. The endpoint and last-seen time are read lock-free by lookups;
+ * One client key in the registry, about 250 bytes with its endpoint (that is what the registration
+ * cap bounds); log texts are derived from the key on demand rather than stored. The endpoint and last-seen time are read lock-free by lookups;
  * the replay timestamp and the current session change only under this object's monitor.
  */
 final class Registration {
-    final byte[] keyBytes;
     final Key key;
-    final String keyBase64;
     final int hash;
 
     /** Next registration in the same bucket; written under the bucket's stripe lock. */
@@ -29,8 +28,6 @@ final class Registration {
 
     Registration(Key key, int hash, long nowMillis) {
         this.key = key;
-        this.keyBytes = key.toBytes();
-        this.keyBase64 = key.toBase64();
         this.hash = hash;
         this.lastSeenMillis = nowMillis;
     }

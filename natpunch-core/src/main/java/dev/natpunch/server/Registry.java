@@ -44,7 +44,7 @@ final class Registry {
     Registration find(byte[] key, int off) {
         int h = hash(key, off);
         for (Registration r = buckets.get(h & mask); r != null; r = r.next) {
-            if (r.hash == h && sameKey(r.keyBytes, key, off)) {
+            if (r.hash == h && r.key.equalsBytes(key, off)) {
                 return r;
             }
         }
@@ -58,7 +58,7 @@ final class Registry {
         int bucket = h & mask;
         synchronized (locks[h & (STRIPES - 1)]) {
             for (Registration r = buckets.get(bucket); r != null; r = r.next) {
-                if (r.hash == h && sameKey(r.keyBytes, k, 0)) {
+                if (r.hash == h && r.key.equalsBytes(k, 0)) {
                     return r;
                 }
             }
@@ -128,14 +128,5 @@ final class Registry {
         }
         h *= 0xBF58476D1CE4E5B9L;
         return (int) (h ^ h >>> 31);
-    }
-
-    private static boolean sameKey(byte[] a, byte[] b, int off) {
-        for (int i = 0; i < 32; i++) {
-            if (a[i] != b[off + i]) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -28,12 +28,26 @@ import java.time.Duration;
  * <p><b>Bounds.</b> Every table is bounded so that a flood of spoofed or hostile datagrams cannot
  * exhaust memory: registrations expire after {@link Builder#registrationTtl} without a handshake or
  * lookup from their client (default 30 minutes) and are capped ({@link Builder#maxRegistrations},
- * default 1,000,000); sessions expire {@link Builder#sessionTtl} after their handshake (default
- * 10 minutes; clients re-handshake every 5) and are capped ({@link Builder#maxSessions}, default
- * 100,000). When a table is full, expired entries are purged and, if that is not enough, the new
+ * default 1,000,000, about 250 bytes each); sessions expire {@link Builder#sessionTtl} after their
+ * handshake (default 10 minutes; clients re-handshake every 5) and are capped
+ * ({@link Builder#maxSessions}, default 100,000, about 400 bytes each). On a small heap the default
+ * caps are lowered so that full tables take at most a quarter (registrations) and a sixteenth
+ * (sessions) of the JVM's maximum heap. When a table is full, expired entries are purged and, if that is not enough, the new
  * client is refused (the handshake is dropped and counted as {@link DropReason#REGISTRATIONS_FULL}
  * or {@link DropReason#SESSIONS_FULL}); clients already known keep being served. The last accepted
  * handshake timestamp of a client (replay protection) lives as long as its registration.
+ *
+ * <p><b>Logging</b> (slf4j, logger {@code dev.natpunch.server.RendezvousServer}): at INFO the
+ * listening address and public key on start, one line per answered lookup in natpunch-go's form
+ * {@code <requester> ==> <target>: CONNECTED} (or {@code NOT FOUND}), each key shown as the first
+ * 16 characters of its base64 as natpunch-go does, and the stop;
+ * registrations and every dropped datagram with its reason at DEBUG.
+ *
+ * <p><b>Threads.</b> {@link #start()} starts {@link Builder#workerThreads} non-daemon worker threads
+ * (so a started server keeps the JVM alive until {@link #close()}) and one daemon sweeper thread.
+ *
+ * <p>There is no per-source rate limit: a handshake costs the server several X25519 operations, so
+ * a flood of well-formed initiations costs CPU (never unbounded memory).
  *
  * <p>Implementations are thread-safe.
  */
@@ -43,9 +57,9 @@ public interface RendezvousServer extends AutoCloseable {
     Duration DEFAULT_REGISTRATION_TTL = Duration.ofMinutes(30);
     /** Default time a session lives after its handshake. */
     Duration DEFAULT_SESSION_TTL = Duration.ofMinutes(10);
-    /** Default cap on registrations. */
+    /** Default cap on registrations (lowered on a small heap, see above). */
     int DEFAULT_MAX_REGISTRATIONS = 1_000_000;
-    /** Default cap on sessions. */
+    /** Default cap on sessions (lowered on a small heap, see above). */
     int DEFAULT_MAX_SESSIONS = 100_000;
 
     /** A builder with every default: port 0 (any free port), wildcard address, a fresh key pair. */

@@ -12,8 +12,12 @@ final class ServerBuilder implements RendezvousServer.Builder {
     private KeyPair keyPair;
     private Duration registrationTtl = RendezvousServer.DEFAULT_REGISTRATION_TTL;
     private Duration sessionTtl = RendezvousServer.DEFAULT_SESSION_TTL;
-    private int maxRegistrations = RendezvousServer.DEFAULT_MAX_REGISTRATIONS;
-    private int maxSessions = RendezvousServer.DEFAULT_MAX_SESSIONS;
+    /** Rough heap cost of one registration and one session, estimated from their fields, for the default caps. */
+    static final int REGISTRATION_BYTES = 250;
+    static final int SESSION_BYTES = 400;
+
+    private int maxRegistrations = defaultCap(RendezvousServer.DEFAULT_MAX_REGISTRATIONS, 4, REGISTRATION_BYTES);
+    private int maxSessions = defaultCap(RendezvousServer.DEFAULT_MAX_SESSIONS, 16, SESSION_BYTES);
     private int workerThreads = Runtime.getRuntime().availableProcessors();
     private ServerListener listener;
     private Clock clock = Clock.systemUTC();
@@ -86,6 +90,15 @@ final class ServerBuilder implements RendezvousServer.Builder {
         KeyPair keys = keyPair != null ? keyPair : KeyPair.generate();
         return new UdpRendezvousServer(new ServerConfig(port, bindAddress, keys, registrationTtl.toMillis(),
                 sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock));
+    }
+
+    /**
+     * The default cap, lowered on a small heap so that a full table takes at most
+     * {@code 1/heapShare} of the JVM's maximum heap: a flood fills the table, never the heap.
+     */
+    static int defaultCap(int max, int heapShare, int entryBytes) {
+        long fits = Runtime.getRuntime().maxMemory() / heapShare / entryBytes;
+        return (int) Math.max(1_000, Math.min(max, fits));
     }
 
     private static Duration positive(Duration d, String name) {

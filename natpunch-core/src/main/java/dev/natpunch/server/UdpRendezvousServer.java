@@ -91,8 +91,13 @@ final class UdpRendezvousServer implements RendezvousServer {
         });
         exec.scheduleWithFixedDelay(this::sweepQuietly, interval, interval, TimeUnit.MILLISECONDS);
         sweeper = exec;
-        log.info("Rendezvous server listening on UDP {} with public key {}", localAddress,
+        log.info("Rendezvous server listening on UDP {} with public key {}", text(localAddress),
                 handler.publicKey().toBase64());
+    }
+
+    /** Runs an expiry sweep now, for tests that move an injected clock. */
+    void sweepNow() {
+        handler.sweep();
     }
 
     private void sweepQuietly() {
@@ -127,7 +132,15 @@ final class UdpRendezvousServer implements RendezvousServer {
                 continue;
             }
             InetSocketAddress source = (InetSocketAddress) from;
-            int n = handler.handle(in, 0, inBuf.position(), source, out, 0, scratch);
+            int n;
+            try {
+                n = handler.handle(in, 0, inBuf.position(), source, out, 0, scratch);
+            } catch (Error e) {
+                // Typically an OutOfMemoryError under a flood: losing this datagram is better than
+                // losing the worker, which would silently shrink the server.
+                log.error("Error while processing a datagram from {}; the server keeps serving", source, e);
+                continue;
+            }
             if (n <= 0) {
                 continue;
             }
@@ -201,6 +214,12 @@ final class UdpRendezvousServer implements RendezvousServer {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        log.info("Rendezvous server on UDP {} stopped", localAddress);
+        log.info("Rendezvous server on UDP {} stopped", text(localAddress));
+    }
+
+    /** "0.0.0.0:12345" or "[::]:12345", without InetSocketAddress's leading slash. */
+    static String text(InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 }
