@@ -53,6 +53,7 @@ final class DefaultPeerResolver implements PeerResolver {
     private final ResolveListener listener;
     private final Clock clock;
 
+    private final Map<Key, RxSeen> rxSeen = new java.util.HashMap<>();
     private final Object lock = new Object();
     private volatile boolean closed;
     private RendezvousClient client;
@@ -114,7 +115,9 @@ final class DefaultPeerResolver implements PeerResolver {
             try {
                 Device device = readDevice();
                 seenInterface = true;
-                results.keySet().retainAll(device.peers().stream().map(Peer::publicKey).toList());
+                List<Key> current = device.peers().stream().map(Peer::publicKey).toList();
+                results.keySet().retainAll(current);
+                rxSeen.keySet().retainAll(current);
                 pass(device, results, new LinkedHashMap<>(), true);
                 backoff = retryDelay;
                 pause(retryDelay);
@@ -154,6 +157,10 @@ final class DefaultPeerResolver implements PeerResolver {
     private void pass(
             Device device, Map<Key, PeerResult> results, Map<Key, Instant> changedAt, boolean refresh)
             throws IOException, InterruptedException {
+        // A handshake after this instant counts as proof for any endpoint set in this pass: one
+        // that lands between reading the device and writing the endpoint came over the path the
+        // peer is using, which is the one the server reports.
+        Instant readAt = clock.instant();
         RendezvousClient rendezvous = session(device);
         for (Peer peer : device.peers()) {
             checkOpen();
@@ -166,10 +173,9 @@ final class DefaultPeerResolver implements PeerResolver {
             if (found.isEmpty()) {
                 result = PeerResult.of(peer.publicKey(), PeerStatus.NOT_FOUND, null);
             } else {
-                Instant before = clock.instant();
                 result = apply(peer, found.get());
                 if (result.status() == PeerStatus.RESOLVED) {
-                    changedAt.put(peer.publicKey(), before);
+                    changedAt.put(peer.publicKey(), readAt);
                 }
             }
             results.put(peer.publicKey(), result);
@@ -179,25 +185,33 @@ final class DefaultPeerResolver implements PeerResolver {
         }
     }
 
-    /** Points the peer at {@code endpoint} unless WireGuard already has a working path. */
+    /**
+     * Points the peer at {@code endpoint} unless WireGuard already has a working path: a recent
+     * handshake means authenticated packets arrived, and WireGuard's roaming then keeps the
+     * endpoint they came from, which it knows better than the server.
+     */
     private PeerResult apply(Peer peer, InetSocketAddress endpoint) {
         Key key = peer.publicKey();
         Optional<InetSocketAddress> current = peer.endpoint();
-        if (current.isPresent() && current.get().equals(endpoint)
-                && peer.persistentKeepaliveSeconds() == keepalive) {
-            return PeerResult.of(key, hasFreshHandshake(peer)
-                    ? PeerStatus.ALREADY_CONNECTED : PeerStatus.RESOLVED, endpoint);
-        }
-        if (current.isPresent() && !current.get().equals(endpoint) && hasFreshHandshake(peer)) {
-            return PeerResult.of(key, PeerStatus.ALREADY_CONNECTED, current.get());
-        }
+        boolean fresh = hasFreshHandshake(peer);
         try {
+            if (fresh && current.isPresent()) {
+                if (peer.persistentKeepaliveSeconds() == 0) {
+                    wireguard.updatePeer(interfaceName,
+                            PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build());
+                }
+                return PeerResult.of(key, PeerStatus.ALREADY_CONNECTED, current.get());
+            }
+            if (current.isPresent() && current.get().equals(endpoint)
+                    && peer.persistentKeepaliveSeconds() == keepalive) {
+                return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
+            }
             if (peer.persistentKeepaliveSeconds() != 0) {
                 // WireGuard sends a keepalive (and so starts a handshake) only when the keepalive
                 // goes from off to on; switching it off first makes the new endpoint count now
-                // instead of at the next 25 s tick.
-                wireguard.updatePeer(interfaceName,
-                        PeerUpdate.builder(key).endpoint(endpoint).persistentKeepaliveSeconds(0).build());
+                // instead of at the next keepalive tick.
+                wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint)
+                        .persistentKeepaliveSeconds(0).build());
             } else {
                 wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint).build());
             }
@@ -210,10 +224,29 @@ final class DefaultPeerResolver implements PeerResolver {
         }
     }
 
+    /**
+     * Whether the tunnel to {@code peer} is alive: a handshake within REJECT_AFTER_TIME, and, once
+     * this resolver has watched the peer for a while, received bytes growing (the peer's
+     * keepalives), which a peer that moved stops delivering long before its handshake goes stale.
+     */
     private boolean hasFreshHandshake(Peer peer) {
-        return peer.latestHandshake()
-                .map(t -> Duration.between(t, clock.instant()).compareTo(FRESH_HANDSHAKE) < 0)
+        Instant now = clock.instant();
+        boolean handshake = peer.latestHandshake()
+                .map(t -> Duration.between(t, now).compareTo(FRESH_HANDSHAKE) < 0)
                 .orElse(false);
+        RxSeen seen = rxSeen.get(peer.publicKey());
+        if (seen == null || seen.rx != peer.rxBytes()) {
+            rxSeen.put(peer.publicKey(), new RxSeen(peer.rxBytes(), now, seen == null ? now : seen.watchedSince));
+            return handshake;
+        }
+        Duration silent = Duration.between(seen.changedAt, now);
+        Duration watched = Duration.between(seen.watchedSince, now);
+        Duration limit = Duration.ofSeconds(2L * keepalive + 5);
+        return handshake && (watched.compareTo(limit) < 0 || silent.compareTo(limit) < 0);
+    }
+
+    /** The received-bytes counter of a peer, when it last changed, and since when it is watched. */
+    private record RxSeen(long rx, Instant changedAt, Instant watchedSince) {
     }
 
     /** Waits for handshakes newer than each change; peers without one end in NO_HANDSHAKE. */
