@@ -1,5 +1,6 @@
 package dev.natpunch.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,10 +49,16 @@ public final class Main {
         System.exit(run(args));
     }
 
-    /** Runs the command line and returns the exit status (for tests and embedding). */
+    /** Runs the command line and returns the exit status. */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    static int run(PrintWriter out, PrintWriter err, String... args) {
         configureLogging();
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setExecutionExceptionHandler(new Errors());
         cli.setParameterExceptionHandler(new Errors());
         return cli.execute(args);

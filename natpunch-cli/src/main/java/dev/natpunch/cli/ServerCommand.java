@@ -79,6 +79,12 @@ final class ServerCommand implements Callable<Integer> {
         }
         Key key = privateKeyFile != null ? KeyFiles.read(privateKeyFile, spec.commandLine().getErr())
                 : privateKey;
+        if (key == null) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("Warning: no private key given, so the public key changes on every start;"
+                    + " keep one with 'natpunch genkey > server.key' and --private-key-file server.key");
+            err.flush();
+        }
         KeyPair keys = key != null ? KeyPair.fromPrivateKey(key) : KeyPair.generate();
 
         RendezvousServer.Builder builder = RendezvousServer.builder()
@@ -97,10 +103,10 @@ final class ServerCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         try (RendezvousServer server = builder.build()) {
             server.start();
+            // natpunch-go's two start-up lines, word for word: scripts read the key from them.
             PrintWriter out = spec.commandLine().getOut();
+            out.println("Starting nat-punching server on port " + server.localAddress().getPort());
             out.println("Public key: " + server.publicKey().toBase64());
-            out.println("Listening on " + server.localAddress().getAddress().getHostAddress()
-                    + " port " + server.localAddress().getPort() + " (UDP)");
             out.flush();
             Thread hook = new Thread(() -> {
                 server.close();
