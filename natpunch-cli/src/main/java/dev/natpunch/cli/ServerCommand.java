@@ -51,8 +51,9 @@ final class ServerCommand implements Callable<Integer> {
             description = "Read the private key from FILE ('-' for standard input).")
     Path privateKeyFile;
 
-    @Option(names = "--bind", paramLabel = "ADDRESS", defaultValue = "0.0.0.0",
-            description = "Local address to listen on (default ${DEFAULT-VALUE}; '::' for IPv4 and IPv6).")
+    @Option(names = "--bind", paramLabel = "ADDRESS",
+            description = "Listen on this local address only (default: every IPv4 and IPv6 address;"
+                    + " version 1 answers carry IPv4 endpoints, so peers must register over IPv4).")
     InetAddress bind;
 
     @Option(names = "--registration-ttl", paramLabel = "SECONDS",
@@ -89,8 +90,10 @@ final class ServerCommand implements Callable<Integer> {
 
         RendezvousServer.Builder builder = RendezvousServer.builder()
                 .port(port)
-                .bindAddress(bind)
                 .keyPair(keys);
+        if (bind != null) {
+            builder.bindAddress(bind);
+        }
         if (registrationTtlSeconds != null) {
             builder.registrationTtl(Duration.ofSeconds(registrationTtlSeconds));
         }
