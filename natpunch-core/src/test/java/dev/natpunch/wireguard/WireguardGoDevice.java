@@ -19,11 +19,11 @@ import java.util.concurrent.TimeUnit;
  * device living in another namespace. {@link #close()} kills the daemon, removes its socket and
  * deletes the namespace, and is safe to call after a failed start.
  */
-final class WireguardGoDevice implements AutoCloseable {
+public final class WireguardGoDevice implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    final String namespace;
-    final String interfaceName;
+    public final String namespace;
+    public final String interfaceName;
     private Process daemon;
     private boolean namespaceCreated;
 
@@ -33,7 +33,7 @@ final class WireguardGoDevice implements AutoCloseable {
     }
 
     /** Skips the calling test, with the reason, unless root, ip, wg and wireguard-go are all here. */
-    static void assumeAvailable() {
+    public static void assumeAvailable() {
         assumeTrue("root".equals(System.getProperty("user.name")),
                 "needs root to create network namespaces and run wireguard-go");
         for (String tool : List.of("ip", "wg", "wireguard-go")) {
@@ -50,7 +50,7 @@ final class WireguardGoDevice implements AutoCloseable {
         return false;
     }
 
-    static WireguardGoDevice start() throws Exception {
+    public static WireguardGoDevice start() throws Exception {
         String suffix = Integer.toString(0x100000 + RANDOM.nextInt(0xefffff), 36);
         WireguardGoDevice d = new WireguardGoDevice(suffix);
         try {
@@ -81,26 +81,26 @@ final class WireguardGoDevice implements AutoCloseable {
     }
 
     /** Runs {@code wg <args>} inside the namespace and returns its standard output. */
-    String wg(String... args) throws IOException {
+    public String wg(String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace, "wg"));
         cmd.addAll(List.of(args));
         return run(cmd.toArray(new String[0]));
     }
 
     /** {@code wg show <if> dump}, the independent truth the backends are checked against. */
-    String dump() throws IOException {
+    public String dump() throws IOException {
         return wg("show", interfaceName, "dump");
     }
 
     /** Writes a private key to a file only root can read, as wg requires keys to come from files. */
-    static Path privateKeyFile(String base64) throws IOException {
+    public static Path privateKeyFile(String base64) throws IOException {
         Path f = Files.createTempFile("npw-key", ".txt",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(f, base64 + "\n");
         return f;
     }
 
-    static String run(String... cmd) throws IOException {
+    public static String run(String... cmd) throws IOException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();

@@ -1,0 +1,256 @@
+package dev.natpunch.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.net.TransportFactory;
+import dev.natpunch.net.UdpTransport;
+import dev.natpunch.server.RendezvousServer;
+import dev.natpunch.wireguard.Peer;
+import dev.natpunch.wireguard.WireguardControl;
+import dev.natpunch.wireguard.WireguardException;
+import dev.natpunch.wireguard.WireguardGoDevice;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The resolver against a real in-process server and two real wireguard-go interfaces.
+ *
+ * <p>The transport here is an ordinary UDP socket on loopback, not the raw socket: the raw socket
+ * must send from the WireGuard port, which only makes sense across a NAT, and is tested on its own
+ * ({@code RawUdpTransport*Test}) and end to end through real NATs in {@code src-it}. So the
+ * endpoints these tests see are the loopback sockets' addresses, and no WireGuard handshake can
+ * follow: what is tested is the resolver's bookkeeping with real parts: registration, lookups,
+ * retries, what it writes into WireGuard, its states, errors and shutdown.
+ */
+class PeerResolverTest {
+    private static final TransportFactory LOOPBACK = (server, wgPort) -> UdpTransport.open(server);
+
+    private RendezvousServer server;
+    private WireguardGoDevice a;
+    private WireguardGoDevice b;
+    private final KeyPair keysA = KeyPair.generate();
+    private final KeyPair keysB = KeyPair.generate();
+    private final ExecutorService background = Executors.newCachedThreadPool();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        WireguardGoDevice.assumeAvailable();
+        server = RendezvousServer.builder().bindAddress(InetAddress.getLoopbackAddress()).build();
+        server.start();
+        a = WireguardGoDevice.start();
+        b = WireguardGoDevice.start();
+        configure(a, keysA, 51820, keysB, "100.127.50.2/32");
+        configure(b, keysB, 51821, keysA, "100.127.50.1/32");
+    }
+
+    private static void configure(WireguardGoDevice d, KeyPair own, int port, KeyPair peer, String allowed)
+            throws IOException {
+        Path key = WireguardGoDevice.privateKeyFile(own.privateKey().toBase64());
+        try {
+            d.wg("set", d.interfaceName, "private-key", key.toString(), "listen-port", Integer.toString(port),
+                    "peer", peer.publicKey().toBase64(), "allowed-ips", allowed);
+        } finally {
+            Files.deleteIfExists(key);
+        }
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        background.shutdownNow();
+        try {
+            if (server != null) {
+                server.close();
+            }
+        } finally {
+            try {
+                if (a != null) {
+                    a.close();
+                }
+            } finally {
+                if (b != null) {
+                    b.close();
+                }
+            }
+        }
+    }
+
+    private PeerResolver.Builder resolver(WireguardGoDevice d) {
+        return PeerResolver.builder()
+                .interfaceName(d.interfaceName)
+                .server("127.0.0.1", server.localAddress().getPort())
+                .serverKey(server.publicKey())
+                .wireguard(WireguardControl.uapi())
+                .transport(LOOPBACK)
+                .retryDelay(Duration.ofMillis(100))
+                .responseTimeout(Duration.ofSeconds(2));
+    }
+
+    private static Peer peerOf(WireguardGoDevice d, KeyPair peer) throws IOException {
+        return WireguardControl.uapi().device(d.interfaceName).peer(peer.publicKey()).orElseThrow();
+    }
+
+    @Test
+    void aPeerThatNeverRegistersEndsNotFoundAfterTheTimeoutAndNothingIsWritten() throws Exception {
+        List<PeerResult> seen = new CopyOnWriteArrayList<>();
+        List<InetSocketAddress> handshakes = new CopyOnWriteArrayList<>();
+        ResolveListener listener = new ResolveListener() {
+            @Override
+            public void onServerHandshake(InetSocketAddress s) {
+                handshakes.add(s);
+            }
+
+            @Override
+            public void onPeer(PeerResult result) {
+                seen.add(result);
+            }
+        };
+        try (PeerResolver r = resolver(a).timeout(Duration.ofMillis(600)).listener(listener).build()) {
+            ResolveReport report = r.resolveAll();
+            assertEquals(1, report.peers().size());
+            PeerResult only = report.peers().get(0);
+            assertEquals(keysB.publicKey(), only.peer());
+            assertEquals(PeerStatus.NOT_FOUND, only.status());
+            assertTrue(!report.allResolved());
+        }
+        assertEquals(List.of(new InetSocketAddress("127.0.0.1", server.localAddress().getPort())), handshakes);
+        assertEquals(1, seen.size(), "one line per state change, not one per retry: " + seen);
+        assertTrue(server.metrics().lookupsMiss() >= 3, "it kept asking: " + server.metrics());
+        Peer untouched = peerOf(a, keysB);
+        assertTrue(untouched.endpoint().isEmpty());
+        assertEquals(0, untouched.persistentKeepaliveSeconds());
+    }
+
+    @Test
+    void aRegisteredPeerGetsItsEndpointAndKeepaliveWritten() throws Exception {
+        try (PeerResolver r = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+            r.resolveAll();
+        }
+        InetSocketAddress aRegisteredAt = registrationOf(keysA);
+        try (PeerResolver r = resolver(b).persistentKeepalive(17).build()) {
+            ResolveReport report = r.resolveAll();
+            PeerResult result = report.byPeer().get(keysA.publicKey());
+            assertEquals(PeerStatus.RESOLVED, result.status());
+            assertEquals(aRegisteredAt, result.endpoint().orElseThrow());
+            assertTrue(report.allResolved());
+        }
+        Peer written = peerOf(b, keysA);
+        assertEquals(aRegisteredAt, written.endpoint().orElseThrow());
+        assertEquals(17, written.persistentKeepaliveSeconds());
+        assertTrue(b.dump().contains("100.127.50.1/32"), "allowed IPs untouched: " + b.dump());
+    }
+
+    @Test
+    void withoutAHandshakeAfterTheChangeThePeerEndsNoHandshakeWithTheReason() throws Exception {
+        try (PeerResolver r = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+            r.resolveAll();
+        }
+        try (PeerResolver r = resolver(b).verifyHandshake(Duration.ofSeconds(1)).build()) {
+            ResolveReport report = r.resolveAll();
+            PeerResult result = report.peers().get(0);
+            assertEquals(PeerStatus.NO_HANDSHAKE, result.status());
+            assertTrue(result.error().orElseThrow().contains("a direct path is unlikely"), result.toString());
+            assertTrue(!report.allResolved());
+        }
+    }
+
+    @Test
+    void continuousModeFollowsAPeerWhoseMappingChanges() throws Exception {
+        try (PeerResolver first = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+            first.resolveAll();
+        }
+        InetSocketAddress before = registrationOf(keysA);
+        try (PeerResolver follower = resolver(b).build()) {
+            Future<?> running = background.submit(() -> {
+                follower.runContinuously();
+                return null;
+            });
+            awaitEndpoint(b, keysA, before);
+            // A registers again from a new socket: its "NAT mapping" moved.
+            try (PeerResolver again = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+                again.resolveAll();
+            }
+            InetSocketAddress after = registrationOf(keysA);
+            assertTrue(!after.equals(before));
+            awaitEndpoint(b, keysA, after);
+            follower.close();
+            assertThrows(Exception.class, () -> running.get(5, TimeUnit.SECONDS),
+                    "runContinuously ends when the resolver is closed");
+        }
+    }
+
+    @Test
+    void closeStopsAResolutionThatWouldWaitForeverPromptly() throws Exception {
+        PeerResolver r = resolver(a).timeout(Duration.ofDays(1)).retryDelay(Duration.ofSeconds(30)).build();
+        Future<ResolveReport> running = background.submit(r::resolveAll);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (server.metrics().lookupsMiss() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        long start = System.nanoTime();
+        r.close();
+        assertThrows(Exception.class, () -> running.get(5, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
+    }
+
+    @Test
+    void anInterfaceWithoutPeersIsAClearError() throws Exception {
+        b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "remove");
+        try (PeerResolver r = resolver(b).build()) {
+            IOException e = assertThrows(IOException.class, r::resolveAll);
+            assertTrue(e.getMessage().contains("has no peers"), e.getMessage());
+        }
+    }
+
+    @Test
+    void anUnknownInterfaceIsAClearError() {
+        try (PeerResolver r = resolver(a).interfaceName("npw-none").build()) {
+            WireguardException e = assertThrows(WireguardException.class, r::resolveAll);
+            assertEquals(WireguardException.Kind.NO_SUCH_INTERFACE, e.kind());
+        }
+    }
+
+    @Test
+    void aWrongServerKeyFailsWithAMessageThatNamesTheLikelyCause() {
+        try (PeerResolver r = resolver(a).serverKey(KeyPair.generate().publicKey()).build()) {
+            IOException e = assertThrows(IOException.class, r::resolveAll);
+            assertTrue(e.getMessage().contains("public key is right"), e.getMessage());
+        }
+    }
+
+    /** Where the server has {@code client} registered, as a lookup by a third party shows. */
+    private InetSocketAddress registrationOf(KeyPair client) throws IOException {
+        try (RendezvousClient probe = new RendezvousClient(KeyPair.generate(), server.publicKey(),
+                UdpTransport.open(server.localAddress()))) {
+            return probe.lookup(client.publicKey()).orElseThrow();
+        }
+    }
+
+    private static void awaitEndpoint(WireguardGoDevice d, KeyPair peer, InetSocketAddress expected)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            if (peerOf(d, peer).endpoint().filter(expected::equals).isPresent()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("endpoint never became " + expected + ": " + d.dump());
+    }
+
+}
