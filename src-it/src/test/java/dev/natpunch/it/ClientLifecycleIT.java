@@ -60,6 +60,21 @@ class ClientLifecycleIT {
     }
 
     @Test
+    void peerThatNeverRegistersEndsTheRunWithExit3AtTheTimeout() {
+        try (MeshScenario s = MeshScenario.create()) {
+            BackgroundProcess server = s.startServer();
+            Peer a = s.behindNat("a", NatKind.EIM_PORT_PRESERVING);
+            Peer b = s.behindNat("b", NatKind.EIM_PORT_PRESERVING);
+            MeshScenario.mesh(a, b);
+            BackgroundProcess ca = s.startClient(a, "-d", "1", "--timeout", "5");
+            assertEquals(3, s.exitStatus(ca), s::diagnostics);
+            assertTrue(ca.awaitLine(Pattern.compile("^" + a.wg().interfaceName() + ": 1 peer: 1 not registered yet$"), SHORT).isPresent(), s::diagnostics);
+            assertTrue(server.countLines(lookupLine(a, b, "NOT FOUND")) >= 2, () -> "asked again before giving up\n" + s.diagnostics());
+            assertTrue(a.wg().endpoint(b.wg()).isEmpty(), "no endpoint invented");
+        }
+    }
+
+    @Test
     void continuousClientSurvivesAServerRestartAndResolvesANewPeer() {
         try (MeshScenario s = MeshScenario.create()) {
             s.startServer();
