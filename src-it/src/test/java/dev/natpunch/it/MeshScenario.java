@@ -190,6 +190,16 @@ final class MeshScenario implements AutoCloseable {
         return Pattern.compile("^peer " + Pattern.quote(peer.key()) + ": " + words);
     }
 
+    /** Pattern of the client's whole line for {@code peer} in state {@code words} (regex) with {@code endpoint}. */
+    static Pattern peerLine(Peer peer, String words, InetSocketAddress endpoint) {
+        return peerLine(peer, words + " " + Pattern.quote(hostPort(endpoint)) + "$");
+    }
+
+    /** ip:port, as the CLI prints it. */
+    static String hostPort(InetSocketAddress a) {
+        return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
     /** Waits for both handshakes, then pings each way through the tunnel. */
     void assertTunnel(Peer a, Peer b) {
         assertTrue(a.wg().waitForHandshake(b.wg(), STARTUP), () -> "no handshake " + a.wg() + " -> " + b.wg() + "\n" + diagnostics());
