@@ -105,6 +105,11 @@ final class MeshScenario implements AutoCloseable {
         return server;
     }
 
+    /** The public host the server runs on. */
+    Host serverHost() {
+        return serverHost;
+    }
+
     String serverEndpoint() {
         return serverHost.address().getHostAddress() + ":" + SERVER_PORT;
     }
