@@ -128,7 +128,8 @@ if [[ $LAB_ONLY -eq 0 && ! -f $JAR ]]; then
   # build on a fresh machine downloads them from Maven Central instead.
   if ! build -o >"$WORK/build-offline.log" 2>&1; then
     note "not everything is in ~/.m2 yet: building online (downloads from Maven Central)"
-    build
+    # Maven 3.8 leaves stray colour resets even with -B; errors still show in full
+    build 2>&1 | sed 's/\x1b\[0m//g'
   fi
   [[ -f $JAR ]] || die "the build did not produce $JAR"
 fi
