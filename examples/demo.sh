@@ -122,8 +122,15 @@ done
 
 # --------------------------------------------------------------------------- 2. build
 if [[ $LAB_ONLY -eq 0 && ! -f $JAR ]]; then
-  say "Building natpunch (mvn package, tests skipped): $JAR is missing"
-  (cd "$REPO" && mvn -B -q -DskipTests package)
+  say "Building natpunch (mvn package of the CLI, tests skipped): $JAR is missing"
+  build() { (cd "$REPO" && mvn -B -q -Dstyle.color=never -DskipTests -pl natpunch-cli -am "$@" package); }
+  # Offline first: quick and quiet when ~/.m2 already holds every plugin and library; a first
+  # build on a fresh machine downloads them from Maven Central instead.
+  if ! build -o >"$WORK/build-offline.log" 2>&1; then
+    note "not everything is in ~/.m2 yet: building online (downloads from Maven Central)"
+    # Maven 3.8 leaves stray colour resets even with -B; errors still show in full
+    build 2>&1 | sed 's/\x1b\[0m//g'
+  fi
   [[ -f $JAR ]] || die "the build did not produce $JAR"
 fi
 
@@ -253,11 +260,17 @@ $(cat "$WORK/server.log")"
   alice_client=${BG_PIDS[-1]}
   start_bg "$WORK/client-bob.log" timeout 120 ip netns exec "$NS_BOB" java -jar "$JAR" client "$WG_BOB" "$SERVER_IP:$PORT" "$SERVER_PUB"
   bob_client=${BG_PIDS[-1]}
-  wait "$alice_client" || die "the client on alice failed:
+  # exit 0: every peer connected; 3: endpoints set but no WireGuard handshake followed
+  wait "$alice_client" || die "the client on alice failed (exit $?):
 $(cat "$WORK/client-alice.log")"
-  wait "$bob_client" || die "the client on bob failed:
+  wait "$bob_client" || die "the client on bob failed (exit $?):
 $(cat "$WORK/client-bob.log")"
-  note "both clients resolved their peer and exited"
+  note "both clients found their peer, saw the WireGuard handshake and exited. alice's client said:"
+  sed 's/^/      /' "$WORK/client-alice.log"
+  note "bob's client said:"
+  sed 's/^/      /' "$WORK/client-bob.log"
+  note "the server logged the lookups (keys shortened to 16 characters):"
+  grep ' ==> ' "$WORK/server.log" | sed 's/^.* - /      /'
 else
   say "--lab-only: setting the endpoints by hand, as the natpunch client would"
   note "alice's NAT keeps port $WG_PORT, so bob is at $NAT2_IP:$WG_PORT and alice at $NAT1_IP:$WG_PORT"
@@ -284,9 +297,14 @@ done
 note "handshake done"
 
 say "Pinging bob ($BOB_TUN) from alice through the direct tunnel"
-in_ns "$NS_ALICE" ping -n -c 3 -W 2 "$BOB_TUN" | sed 's/^/    /' || die "ping through the tunnel failed"
-endpoint=$(in_ns "$NS_ALICE" wg show "$WG_ALICE" endpoints | awk '{print $2}')
-[[ $endpoint == "$NAT2_IP:"* ]] || die "alice's endpoint for bob is $endpoint, not bob's NAT"
-note "alice's packets go to $endpoint, bob's NAT: peer to peer, the server is not in the path"
+in_ns "$NS_ALICE" ping -n -c 3 -W 2 "$BOB_TUN" | sed 's/^/    /' || die "ping from alice through the tunnel failed"
+say "And alice ($ALICE_TUN) from bob"
+in_ns "$NS_BOB" ping -n -c 3 -W 2 "$ALICE_TUN" | sed 's/^/    /' || die "ping from bob through the tunnel failed"
+alice_sees=$(in_ns "$NS_ALICE" wg show "$WG_ALICE" endpoints | awk '{print $2}')
+bob_sees=$(in_ns "$NS_BOB" wg show "$WG_BOB" endpoints | awk '{print $2}')
+[[ $alice_sees == "$NAT2_IP:"* ]] || die "alice's endpoint for bob is $alice_sees, not bob's NAT"
+[[ $bob_sees == "$NAT1_IP:"* ]] || die "bob's endpoint for alice is $bob_sees, not alice's NAT"
+note "alice sends to $alice_sees (bob's NAT), bob to $bob_sees (alice's NAT):"
+note "peer to peer, the server is not in the path"
 
 say "Demo succeeded"

@@ -68,8 +68,8 @@ final class ClientCommand implements Callable<Integer> {
     int keepalive;
 
     @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", defaultValue = "0",
-            description = "Give up on peers not found after this long; 0 keeps trying, as"
-                    + " natpunch-go does (default: ${DEFAULT-VALUE}).")
+            description = "Give up on peers not found, or on a server that does not answer,"
+                    + " after this long; 0 keeps trying, as natpunch-go does (default: ${DEFAULT-VALUE}).")
     long timeoutSeconds;
 
     @Option(names = "--verify", paramLabel = "SECONDS", defaultValue = "15",

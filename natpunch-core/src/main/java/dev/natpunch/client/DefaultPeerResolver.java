@@ -12,6 +12,7 @@ import dev.natpunch.wireguard.WireguardException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
@@ -82,15 +83,38 @@ final class DefaultPeerResolver implements PeerResolver {
         Device device = readDevice();
         Map<Key, PeerResult> results = new LinkedHashMap<>();
         Map<Key, Instant> changedAt = new LinkedHashMap<>();
+        SocketTimeoutException unanswered = null;
         while (true) {
             checkOpen();
             device = readDevice();
-            pass(device, results, changedAt, false);
-            boolean missing = results.values().stream().anyMatch(r -> !r.hasEndpoint());
+            try {
+                pass(device, results, changedAt, false);
+                unanswered = null;
+            } catch (SocketTimeoutException e) {
+                // One lost datagram to or from the server must cost a retry, not the run (as in
+                // natpunch-go); the session is gone, so the next pass registers again.
+                unanswered = e;
+                if (results.isEmpty() && !clock.instant().isBefore(deadline)) {
+                    throw e;
+                }
+                listener.onRetry("the rendezvous server", e);
+            }
+            boolean missing = unanswered != null
+                    || results.values().stream().anyMatch(r -> !r.hasEndpoint());
             if (!missing || !clock.instant().isBefore(deadline)) {
                 break;
             }
             pause(retryDelay);
+        }
+        if (unanswered != null) {
+            for (Peer p : device.peers()) {
+                if (!results.containsKey(p.publicKey())) {
+                    PeerResult r = PeerResult.failed(p.publicKey(), PeerStatus.ERROR, null,
+                            "the rendezvous server did not answer");
+                    results.put(p.publicKey(), r);
+                    report(r);
+                }
+            }
         }
         if (!verifyWait.isZero() && !changedAt.isEmpty()) {
             verify(results, changedAt);

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -67,6 +68,27 @@ public final class BackgroundProcess implements AutoCloseable {
             }
             sleep(Duration.ofMillis(50));
         }
+    }
+
+    /**
+     * Waits for the process to exit and returns its exit status, or empty if it is still running
+     * after {@code timeout} (it is left running).
+     */
+    public OptionalInt awaitExit(Duration timeout) {
+        try {
+            if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                return OptionalInt.of(process.exitValue());
+            }
+            return OptionalInt.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LabException("interrupted", e);
+        }
+    }
+
+    /** The number of output lines matching {@code pattern} (by {@link Matcher#find()}) so far. */
+    public long countLines(Pattern pattern) {
+        return output().lines().filter(l -> pattern.matcher(l).find()).count();
     }
 
     /** A line of output and the match found in it. */
