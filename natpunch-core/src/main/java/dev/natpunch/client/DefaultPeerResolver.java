@@ -52,6 +52,8 @@ final class DefaultPeerResolver implements PeerResolver {
     private final Duration responseTimeout;
     private final Duration verifyWait;
     private final ResolveListener listener;
+    /** A listener shows retries to the user; without one they go to the log as warnings. */
+    private final boolean listenerSet;
     private final Clock clock;
 
     private final Map<Key, RxSeen> rxSeen = new java.util.HashMap<>();
@@ -74,13 +76,14 @@ final class DefaultPeerResolver implements PeerResolver {
         this.responseTimeout = b.responseTimeout;
         this.verifyWait = b.verifyWait;
         this.listener = b.listener;
+        this.listenerSet = b.listenerSet;
         this.clock = b.clock;
     }
 
     @Override
     public ResolveReport resolveAll() throws IOException, InterruptedException {
         Instant deadline = clock.instant().plus(timeout);
-        Device device = readDevice();
+        Device device;
         Map<Key, PeerResult> results = new LinkedHashMap<>();
         Map<Key, Instant> changedAt = new LinkedHashMap<>();
         SocketTimeoutException unanswered = null;
@@ -132,19 +135,24 @@ final class DefaultPeerResolver implements PeerResolver {
     @Override
     public void runContinuously() throws IOException, InterruptedException {
         Map<Key, PeerResult> results = new LinkedHashMap<>();
+        Map<Key, Instant> pending = new LinkedHashMap<>();
         Duration backoff = retryDelay;
         boolean seenInterface = false;
         while (true) {
-            checkOpen();
             try {
+                checkOpen();
                 Device device = readDevice();
                 seenInterface = true;
                 List<Key> current = device.peers().stream().map(Peer::publicKey).toList();
                 results.keySet().retainAll(current);
+                pending.keySet().retainAll(current);
                 rxSeen.keySet().retainAll(current);
-                pass(device, results, new LinkedHashMap<>(), true);
+                confirm(device, results, pending);
+                pass(device, results, pending, true);
                 backoff = retryDelay;
                 pause(retryDelay);
+            } catch (ClosedResolverException e) {
+                return;
             } catch (WireguardException e) {
                 if (!isTransient(e, seenInterface)) {
                     throw e;
@@ -155,6 +163,34 @@ final class DefaultPeerResolver implements PeerResolver {
                     return;
                 }
                 backoff = retryLater("the rendezvous server", e, backoff);
+            }
+        }
+    }
+
+    /**
+     * Continuous mode's verification, one look per pass: a handshake since the change makes the
+     * peer {@link PeerStatus#CONNECTED}; none within the verification time makes it {@link
+     * PeerStatus#NO_HANDSHAKE}. Without verification the endpoint stays {@link PeerStatus#RESOLVED}.
+     */
+    private void confirm(Device device, Map<Key, PeerResult> results, Map<Key, Instant> pending) {
+        Instant now = clock.instant();
+        for (Peer peer : device.peers()) {
+            Instant since = pending.get(peer.publicKey());
+            if (since == null) {
+                continue;
+            }
+            PeerResult r = null;
+            if (peer.latestHandshake().filter(t -> !t.isBefore(since)).isPresent()) {
+                r = PeerResult.of(peer.publicKey(), PeerStatus.CONNECTED, peer.endpoint().orElse(null));
+            } else if (!verifyWait.isZero() && !now.isBefore(since.plus(verifyWait))) {
+                r = noHandshake(peer.publicKey(), peer.endpoint().orElse(null));
+            } else if (verifyWait.isZero()) {
+                pending.remove(peer.publicKey());
+            }
+            if (r != null) {
+                pending.remove(peer.publicKey());
+                results.put(peer.publicKey(), r);
+                report(r);
             }
         }
     }
@@ -197,16 +233,36 @@ final class DefaultPeerResolver implements PeerResolver {
             if (found.isEmpty()) {
                 result = PeerResult.of(peer.publicKey(), PeerStatus.NOT_FOUND, null);
             } else {
+                boolean unchanged = alreadySet(peer, found.get());
                 result = apply(peer, found.get());
-                if (result.status() == PeerStatus.RESOLVED) {
+                // A refresh that changed nothing has nothing new to verify; a one-shot run
+                // verifies even an endpoint set earlier, since it reports on the tunnel.
+                if (result.status() == PeerStatus.RESOLVED && !(refresh && unchanged)) {
                     changedAt.put(peer.publicKey(), readAt);
                 }
+            }
+            if (refresh && previous != null && sameOutcome(previous, result)) {
+                continue;
             }
             results.put(peer.publicKey(), result);
             if (previous == null || !previous.equals(result)) {
                 report(result);
             }
         }
+    }
+
+    /**
+     * Whether a refresh found what the last pass concluded: a verified or already working peer
+     * that WireGuard still reports as working, or an unverified endpoint the server still gives.
+     */
+    private static boolean sameOutcome(PeerResult previous, PeerResult now) {
+        boolean sameEndpoint = previous.endpoint().equals(now.endpoint());
+        boolean wasWorking = previous.status() == PeerStatus.CONNECTED
+                || previous.status() == PeerStatus.ALREADY_CONNECTED;
+        boolean stillWorking = wasWorking && now.status() == PeerStatus.ALREADY_CONNECTED;
+        boolean stillUnverified = previous.status() == PeerStatus.NO_HANDSHAKE
+                && now.status() == PeerStatus.RESOLVED;
+        return sameEndpoint && (stillWorking || stillUnverified);
     }
 
     /**
@@ -226,8 +282,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 }
                 return PeerResult.of(key, PeerStatus.ALREADY_CONNECTED, current.get());
             }
-            if (current.isPresent() && current.get().equals(endpoint)
-                    && peer.persistentKeepaliveSeconds() == keepalive) {
+            if (alreadySet(peer, endpoint)) {
                 return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
             }
             if (peer.persistentKeepaliveSeconds() != 0) {
@@ -253,6 +308,11 @@ final class DefaultPeerResolver implements PeerResolver {
      * this resolver has watched the peer for a while, received bytes growing (the peer's
      * keepalives), which a peer that moved stops delivering long before its handshake goes stale.
      */
+    private boolean alreadySet(Peer peer, InetSocketAddress endpoint) {
+        return peer.endpoint().filter(endpoint::equals).isPresent()
+                && peer.persistentKeepaliveSeconds() == keepalive;
+    }
+
     private boolean hasFreshHandshake(Peer peer) {
         Instant now = clock.instant();
         boolean handshake = peer.latestHandshake()
@@ -297,14 +357,17 @@ final class DefaultPeerResolver implements PeerResolver {
             pause(VERIFY_POLL);
         }
         for (Key key : pending.keySet()) {
-            PeerResult was = results.get(key);
-            PeerResult r = PeerResult.failed(key, PeerStatus.NO_HANDSHAKE, was.endpoint().orElse(null),
-                    "no WireGuard handshake within " + verifyWait.toSeconds() + " s of setting the"
-                            + " endpoint: a direct path is unlikely (a NAT that maps per destination,"
-                            + " i.e. a symmetric NAT, on either side?) or the peer has not looked us up yet");
+            PeerResult r = noHandshake(key, results.get(key).endpoint().orElse(null));
             results.put(key, r);
             report(r);
         }
+    }
+
+    private PeerResult noHandshake(Key key, InetSocketAddress endpoint) {
+        return PeerResult.failed(key, PeerStatus.NO_HANDSHAKE, endpoint,
+                "no WireGuard handshake within " + verifyWait.toSeconds() + " s of setting the"
+                        + " endpoint: a direct path is unlikely (a NAT that maps per destination,"
+                        + " i.e. a symmetric NAT, on either side?) or the peer has not looked us up yet");
     }
 
     private Device readDevice() throws IOException {
@@ -355,8 +418,12 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     private Duration retryLater(String what, IOException e, Duration backoff)
-            throws InterruptedException {
-        LOG.warn("{} failed, retrying in {} s: {}", what, backoff.toSeconds(), e.getMessage());
+            throws IOException, InterruptedException {
+        if (listenerSet) {
+            LOG.debug("{} failed, retrying in {} s: {}", what, backoff.toSeconds(), e.getMessage());
+        } else {
+            LOG.warn("{} failed, retrying in {} s: {}", what, backoff.toSeconds(), e.getMessage());
+        }
         listener.onRetry(what, e);
         synchronized (lock) {
             closeSession();
@@ -372,7 +439,8 @@ final class DefaultPeerResolver implements PeerResolver {
         listener.onPeer(result);
     }
 
-    private void pause(Duration d) throws InterruptedException {
+    /** Sleeps, waking at once when the resolver is closed. */
+    private void pause(Duration d) throws IOException, InterruptedException {
         synchronized (lock) {
             long end = System.nanoTime() + d.toNanos();
             long left;
@@ -380,25 +448,19 @@ final class DefaultPeerResolver implements PeerResolver {
                 lock.wait(Math.max(1, left / 1_000_000));
             }
         }
-        checkOpenInterrupted();
+        checkOpen();
     }
 
-    private void checkOpen() throws IOException {
+    private void checkOpen() throws IOException, InterruptedException {
         checkOpenUnchecked();
-        if (Thread.currentThread().isInterrupted()) {
-            throw new IOException("interrupted");
+        if (Thread.interrupted()) {
+            throw new InterruptedException("peer resolution interrupted");
         }
     }
 
-    private void checkOpenUnchecked() throws IOException {
+    private void checkOpenUnchecked() throws ClosedResolverException {
         if (closed) {
             throw new ClosedResolverException();
-        }
-    }
-
-    private void checkOpenInterrupted() throws InterruptedException {
-        if (closed) {
-            throw new InterruptedException("resolver closed");
         }
     }
 
@@ -442,7 +504,7 @@ final class DefaultPeerResolver implements PeerResolver {
         }
     }
 
-    /** Thrown inside the resolver when {@link #close()} ended it. */
+    /** Thrown by {@link #resolveAll()} when {@link #close()} ended it. */
     static final class ClosedResolverException extends IOException {
         private static final long serialVersionUID = 1L;
 
@@ -464,6 +526,7 @@ final class DefaultPeerResolver implements PeerResolver {
         private Duration responseTimeout = Duration.ofSeconds(10);
         private Duration verifyWait = Duration.ZERO;
         private ResolveListener listener = new ResolveListener() { };
+        private boolean listenerSet;
         private Clock clock = Clock.systemUTC();
 
         @Override
@@ -540,6 +603,7 @@ final class DefaultPeerResolver implements PeerResolver {
         @Override
         public Builder listener(ResolveListener listener) {
             this.listener = Objects.requireNonNull(listener, "listener");
+            this.listenerSet = true;
             return this;
         }
 

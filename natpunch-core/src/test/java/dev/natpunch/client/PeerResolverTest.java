@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -189,9 +190,39 @@ class PeerResolverTest {
             assertTrue(!after.equals(before));
             awaitEndpoint(b, keysA, after);
             follower.close();
-            assertThrows(Exception.class, () -> running.get(5, TimeUnit.SECONDS),
-                    "runContinuously ends when the resolver is closed");
+            running.get(5, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void continuousModeReportsAMissingHandshakeOnceNotEveryPass() throws Exception {
+        try (PeerResolver first = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+            first.resolveAll();
+        }
+        List<PeerResult> seen = new CopyOnWriteArrayList<>();
+        ResolveListener listener = new ResolveListener() {
+            @Override
+            public void onPeer(PeerResult result) {
+                seen.add(result);
+            }
+        };
+        try (PeerResolver follower = resolver(b).verifyHandshake(Duration.ofMillis(500)).listener(listener).build()) {
+            Future<?> running = background.submit(() -> {
+                follower.runContinuously();
+                return null;
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (seen.stream().noneMatch(r -> r.status() == PeerStatus.NO_HANDSHAKE)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            // Twenty more passes (100 ms apart) must not repeat the verdict.
+            Thread.sleep(2000);
+            follower.close();
+            running.get(5, TimeUnit.SECONDS);
+        }
+        List<PeerStatus> statuses = seen.stream().map(PeerResult::status).toList();
+        assertEquals(List.of(PeerStatus.RESOLVED, PeerStatus.NO_HANDSHAKE), statuses);
     }
 
     @Test
@@ -204,7 +235,9 @@ class PeerResolverTest {
         }
         long start = System.nanoTime();
         r.close();
-        assertThrows(Exception.class, () -> running.get(5, TimeUnit.SECONDS));
+        ExecutionException e = assertThrows(ExecutionException.class, () -> running.get(5, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof IOException, e.getCause().toString());
+        assertTrue(e.getCause().getMessage().contains("closed"), e.getCause().getMessage());
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
     }
 
@@ -227,7 +260,8 @@ class PeerResolverTest {
 
     @Test
     void aWrongServerKeyFailsWithAMessageThatNamesTheLikelyCause() {
-        try (PeerResolver r = resolver(a).serverKey(KeyPair.generate().publicKey()).build()) {
+        try (PeerResolver r = resolver(a).serverKey(KeyPair.generate().publicKey())
+                .responseTimeout(Duration.ofMillis(300)).timeout(Duration.ofMillis(500)).build()) {
             IOException e = assertThrows(IOException.class, r::resolveAll);
             assertTrue(e.getMessage().contains("public key is right"), e.getMessage());
         }
