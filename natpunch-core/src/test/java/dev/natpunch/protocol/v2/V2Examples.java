@@ -152,7 +152,7 @@ final class V2Examples {
         List<WireEndpoint> servers = List.of(PRIMARY, ALT_PORT, ALT_ADDRESS, ALT_BOTH);
         n = ServerInfo.writeRequest(p, 0, 5);
         out.add(toServer("INFO", cs, 5, p, n, V2Wire.SEALED_OVERHEAD + V2Wire.INNER_HEADER_LENGTH
-                + WireEndpoint.LENGTH * servers.size()));
+                + WireEndpoint.LENGTH * V2Wire.MAX_SERVER_ENDPOINTS));
 
         n = ServerInfo.writeResult(p, 0, 5, servers);
         out.add(toClient("INFO_RESULT", sc, 5, p, n));
