@@ -9,9 +9,15 @@ import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.crypto.NoiseHandshake;
 import dev.natpunch.protocol.HandshakeInitiation;
 import dev.natpunch.protocol.Wire;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -257,5 +263,29 @@ class V2PinningTest {
                 + "56533a15190b09609380a55994f9f6a590ba272c2be4184ace12454a4cf0f371"
                 + "313a7f1b5982e6ac5882fe458ae3f3431097a3c165",
                 V2Examples.HEX.formatHex(m1, 0, 85), "same prefix as the version 1 pinned message 1");
+    }
+
+    /** The examples section of the specification shows exactly these bytes. */
+    @Test
+    void documentShowsTheSameBytes() throws Exception {
+        Path doc = Path.of("..", "docs", "protocol-v2.md");
+        Assumptions.assumeTrue(Files.exists(doc), "docs/protocol-v2.md is not next to the module (run from the repository)");
+        String text = Files.readString(doc, StandardCharsets.UTF_8);
+        for (V2Examples.Example e : all()) {
+            String heading = "#### " + e.name() + " (" + e.datagram().length + " bytes)";
+            int at = text.indexOf(heading);
+            assertTrue(at >= 0, "missing: " + heading);
+            int next = text.indexOf("#### ", at + heading.length());
+            String section = text.substring(at, next < 0 ? text.indexOf("## 11.", at) : next);
+            List<String> blocks = new ArrayList<>();
+            Matcher m = Pattern.compile("```\\n(.*?)```", Pattern.DOTALL).matcher(section);
+            while (m.find()) {
+                blocks.add(m.group(1).replace("\n", ""));
+            }
+            assertEquals(V2Examples.HEX.formatHex(e.datagram()), blocks.get(blocks.size() - 1), e.name() + ": datagram");
+            if (e.plaintext().length > 0) {
+                assertEquals(V2Examples.HEX.formatHex(e.plaintext()), blocks.get(0), e.name() + ": plaintext");
+            }
+        }
     }
 }
