@@ -80,12 +80,6 @@ final class ServerCommand implements Callable<Integer> {
         }
         Key key = privateKeyFile != null ? KeyFiles.read(privateKeyFile, spec.commandLine().getErr())
                 : privateKey;
-        if (key == null) {
-            PrintWriter err = spec.commandLine().getErr();
-            err.println("Warning: no private key given, so the public key changes on every start;"
-                    + " keep one with 'natpunch genkey > server.key' and --private-key-file server.key");
-            err.flush();
-        }
         KeyPair keys = key != null ? KeyPair.fromPrivateKey(key) : KeyPair.generate();
 
         RendezvousServer.Builder builder = RendezvousServer.builder()
@@ -111,6 +105,12 @@ final class ServerCommand implements Callable<Integer> {
             out.println("Starting nat-punching server on port " + server.localAddress().getPort());
             out.println("Public key: " + server.publicKey().toBase64());
             out.flush();
+            if (key == null) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("Warning: no private key given, so the public key changes on every start;"
+                        + " keep one with 'natpunch genkey > server.key' and --private-key-file server.key");
+                err.flush();
+            }
             Thread hook = new Thread(() -> {
                 server.close();
                 stopped.countDown();
