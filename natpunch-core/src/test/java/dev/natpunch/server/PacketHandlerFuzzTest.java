@@ -50,8 +50,9 @@ class PacketHandlerFuzzTest {
         }
     }
 
+    /** With a tight handshake rate limit, so that the fuzzer's clock jumps decide what gets through. */
     private static PacketHandler handler(MutableClock clock) {
-        return new PacketHandler(ServerConfigs.forTest(FuzzKeys.SERVER, clock, MAX_REGISTRATIONS, MAX_SESSIONS));
+        return new PacketHandler(ServerConfigs.forTest(FuzzKeys.SERVER, clock, MAX_REGISTRATIONS, MAX_SESSIONS, 1, 6));
     }
 
     /** One datagram, as anyone on the internet could send it, to a fresh server. */
@@ -144,7 +145,7 @@ class PacketHandlerFuzzTest {
                     d = Arrays.copyOf(last, data.consumeInt(0, last.length + 20));
                     break;
                 case 6:
-                    clock.advance(Duration.ofSeconds(data.consumeLong(0, 3 * 3600)));
+                    clock.advance(Duration.ofMillis(data.consumeLong(0, 3 * 3600_000)));
                     continue;
                 default:
                     h.sweep();
@@ -155,6 +156,7 @@ class PacketHandlerFuzzTest {
             assertEquals(0, h.metrics().drops(DropReason.INTERNAL_ERROR));
             assertTrue(h.registry.size() <= MAX_REGISTRATIONS, "registrations " + h.registry.size());
             assertTrue(h.sessions.size() <= MAX_SESSIONS, "sessions " + h.sessions.size());
+            assertTrue(h.limiter.size() <= h.limiter.maxSources());
             if (sender != null && n > 0) {
                 accept(sender, d, Arrays.copyOf(out, n));
             }

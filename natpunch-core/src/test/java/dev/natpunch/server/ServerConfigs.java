@@ -8,9 +8,17 @@ final class ServerConfigs {
     private ServerConfigs() {
     }
 
-    /** Default TTLs, the given caps, no listener, no rate limit. */
-    static ServerConfig forTest(KeyPair keys, Clock clock, int maxRegistrations, int maxSessions) {
+    /** Default TTLs, the given caps and handshake rate limit (0: none), no listener. */
+    static ServerConfig forTest(KeyPair keys, Clock clock, int maxRegistrations, int maxSessions,
+                                double handshakesPerSecond, int handshakeBurst) {
         return new ServerConfig(0, null, keys, RendezvousServer.DEFAULT_REGISTRATION_TTL.toMillis(),
-                RendezvousServer.DEFAULT_SESSION_TTL.toMillis(), maxRegistrations, maxSessions, 1, null, clock);
+                RendezvousServer.DEFAULT_SESSION_TTL.toMillis(), maxRegistrations, maxSessions, 1, null, clock,
+                handshakesPerSecond, handshakeBurst);
+    }
+
+    /** Default TTLs and caps, no listener, the given handshake rate limit. */
+    static ServerConfig rateLimited(KeyPair keys, Clock clock, double perSecond, int burst) {
+        return new ServerConfig(0, null, keys, RendezvousServer.DEFAULT_REGISTRATION_TTL.toMillis(),
+                RendezvousServer.DEFAULT_SESSION_TTL.toMillis(), 1000, 1000, 1, null, clock, perSecond, burst);
     }
 }
