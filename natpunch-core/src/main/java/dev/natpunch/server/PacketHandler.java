@@ -145,6 +145,17 @@ final class PacketHandler {
                 Registration owner = reg;
                 session = sessions.insert(proposal,
                         index -> new Session(index, owner, keys.receiver(), keys.sender(), now));
+                if (session == null && reg.session != null) {
+                    // The client's old session is replaced anyway: free its slot first, so that a
+                    // table filled by a flood never locks out a client that already has a session.
+                    Session previous = reg.session;
+                    reg.session = null;
+                    if (sessions.remove(previous)) {
+                        previous.destroy();
+                    }
+                    session = sessions.insert(proposal,
+                            index -> new Session(index, owner, keys.receiver(), keys.sender(), now));
+                }
                 if (session == null) {
                     keys.receiver().destroy();
                     keys.sender().destroy();
