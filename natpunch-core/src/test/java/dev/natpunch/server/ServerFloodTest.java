@@ -424,6 +424,31 @@ class ServerFloodTest {
                 "the victim's next datagram moves it back");
     }
 
+    /**
+     * Pins a property of protocol v1: the last accepted handshake timestamp lives as long as the
+     * registration, so once a client's registration has expired, a captured message 1 of that
+     * client is accepted again, from any address (message 1 carries no server nonce, and client
+     * clocks are too unreliable to judge the timestamp's age).
+     */
+    @Test
+    void aCapturedHandshakeIsAcceptedAgainOnceTheRegistrationExpired() throws Exception {
+        KeyPair serverKeys = KeyPair.generate();
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-25T12:00:00Z"));
+        PacketHandler h = new PacketHandler(ServerConfigs.forTest(serverKeys, clock, 10, 10, 0, 0));
+        InetSocketAddress client = new InetSocketAddress(address("198.18.0.1"), 4000);
+        InetSocketAddress attacker = new InetSocketAddress(address("198.18.0.66"), 6666);
+        byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
+        PacketHandler.Scratch scratch = new PacketHandler.Scratch();
+        byte[] m1 = initiation(KeyPair.generate(), serverKeys, 5);
+        assertEquals(Wire.RESPONSE_LENGTH, handle(h, m1, client, out, scratch));
+        assertEquals(-1, handle(h, m1, attacker, out, scratch), "a replay while the registration lives");
+        clock.advance(RendezvousServer.DEFAULT_REGISTRATION_TTL.plusSeconds(1));
+        h.sweep();
+        assertEquals(0, h.registry.size());
+        assertEquals(Wire.RESPONSE_LENGTH, handle(h, m1, attacker, out, scratch),
+                "accepted again after expiry: the attacker's address is now registered for the client's key");
+    }
+
     /** A full session table (filled by a flood) must not lock out a client that re-handshakes. */
     @Test
     void fullSessionTableStillLetsAClientReplaceItsOwnSession() throws Exception {
