@@ -55,10 +55,11 @@ class ServerFloodTest {
     private static final int FLOOD_KEYS = 600;
     private static final int FLOOD_ADDRESSES = 16;
     /**
-     * Offered flood rate, datagrams per second. Unpaced, one thread offers about 37,000 per second
-     * on the 2-core CI machine, more than the server can take off its socket there: the kernel then
-     * drops datagrams from the full receive buffer, legitimate ones as well, which no per-source
-     * limit can prevent (see docs/SECURITY.md). The test holds a rate the server can absorb.
+     * Offered flood rate, datagrams per second. Unpaced, one thread offers up to 100,000 per second
+     * on a 2-core machine, more than the server takes off its socket when other builds share the
+     * cores: the kernel then drops datagrams from the full receive buffer, legitimate ones as well,
+     * which no per-source limit can prevent (see docs/SECURITY.md). The test holds a rate the server
+     * absorbs even on a loaded machine, so that its success-rate bound does not flake.
      */
     private static final int FLOOD_RATE = 5000;
     private static final long FLOOD_MAX_DATAGRAMS = 1_000_000;
