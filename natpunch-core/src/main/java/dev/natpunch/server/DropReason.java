@@ -26,6 +26,11 @@ public enum DropReason {
     COUNTER_REPLAY,
     /** A lookup whose plaintext does not start with the session owner's own public key. */
     WRONG_CLIENT_KEY,
+    /**
+     * A handshake initiation over its source's rate limit (see
+     * {@link RendezvousServer.Builder#handshakeRateLimit}), dropped before any cryptography.
+     */
+    RATE_LIMITED,
     /** A handshake from a new client key while the registration table is full. */
     REGISTRATIONS_FULL,
     /** A handshake that would need a new session while the session table is full. */

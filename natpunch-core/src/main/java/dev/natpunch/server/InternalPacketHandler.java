@@ -21,11 +21,14 @@ public final class InternalPacketHandler {
         this.handler = handler;
     }
 
-    /** A handler with the server defaults (TTLs, caps), no listener, and the given keys and clock. */
+    /**
+     * A handler with the server defaults (TTLs, caps), no listener, no handshake rate limit (the
+     * benchmarks replay handshakes from one source), and the given keys and clock.
+     */
     public static InternalPacketHandler create(KeyPair serverKeys, Clock clock) {
         return new InternalPacketHandler(new PacketHandler(new ServerConfig(0, null, serverKeys,
                 RendezvousServer.DEFAULT_REGISTRATION_TTL.toMillis(), RendezvousServer.DEFAULT_SESSION_TTL.toMillis(),
-                RendezvousServer.DEFAULT_MAX_REGISTRATIONS, RendezvousServer.DEFAULT_MAX_SESSIONS, 1, null, clock)));
+                RendezvousServer.DEFAULT_MAX_REGISTRATIONS, RendezvousServer.DEFAULT_MAX_SESSIONS, 1, null, clock, 0, 0)));
     }
 
     /**

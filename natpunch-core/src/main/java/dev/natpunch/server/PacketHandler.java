@@ -50,6 +50,8 @@ final class PacketHandler {
     final Registry registry;
     final SessionTable sessions;
     private final int maxSessions;
+    /** Null when handshakes are not rate limited. */
+    final HandshakeRateLimiter limiter;
 
     private final LongAdder handshakesOk = new LongAdder();
     private final LongAdder handshakesFailed = new LongAdder();
@@ -67,6 +69,10 @@ final class PacketHandler {
         this.registry = new Registry(config.maxRegistrations);
         this.sessions = new SessionTable(config.maxSessions);
         this.maxSessions = config.maxSessions;
+        this.limiter = config.handshakesPerSecond > 0
+                ? new HandshakeRateLimiter(config.handshakesPerSecond, config.handshakeBurst,
+                        HandshakeRateLimiter.DEFAULT_MAX_SOURCES, clock.millis())
+                : null;
         for (int i = 0; i < drops.length; i++) {
             drops[i] = new LongAdder();
         }
@@ -90,6 +96,9 @@ final class PacketHandler {
                 return drop(map(rejection), source);
             }
             if (in[off] == Wire.TYPE_HANDSHAKE_INITIATION) {
+                if (limiter != null && !limiter.tryAcquire(source.getAddress(), clock.millis())) {
+                    return drop(DropReason.RATE_LIMITED, source);
+                }
                 return handshake(in, off, source, out, outOff, scratch);
             }
             return lookup(in, off, source, out, outOff, scratch);
@@ -136,6 +145,17 @@ final class PacketHandler {
                 Registration owner = reg;
                 session = sessions.insert(proposal,
                         index -> new Session(index, owner, keys.receiver(), keys.sender(), now));
+                if (session == null && reg.session != null) {
+                    // The client's old session is replaced anyway: free its slot first, so that a
+                    // table filled by a flood never locks out a client that already has a session.
+                    Session previous = reg.session;
+                    reg.session = null;
+                    if (sessions.remove(previous)) {
+                        previous.destroy();
+                    }
+                    session = sessions.insert(proposal,
+                            index -> new Session(index, owner, keys.receiver(), keys.sender(), now));
+                }
                 if (session == null) {
                     keys.receiver().destroy();
                     keys.sender().destroy();

@@ -46,8 +46,17 @@ import java.time.Duration;
  * <p><b>Threads.</b> {@link #start()} starts {@link Builder#workerThreads} non-daemon worker threads
  * (so a started server keeps the JVM alive until {@link #close()}) and one daemon sweeper thread.
  *
- * <p>There is no per-source rate limit: a handshake costs the server several X25519 operations, so
- * a flood of well-formed initiations costs CPU (never unbounded memory).
+ * <p><b>Rate limit.</b> A handshake costs the server several X25519 operations (about 0.4 ms of
+ * CPU), so handshake initiations are limited per source address (an IPv4 address, or an IPv6 /64)
+ * by a token bucket checked before any cryptography: by default {@value #DEFAULT_HANDSHAKES_PER_SECOND}
+ * per second with bursts of {@value #DEFAULT_HANDSHAKE_BURST} (a client needs one every 5 minutes),
+ * see {@link Builder#handshakeRateLimit}. Excess initiations are dropped and counted as
+ * {@link DropReason#RATE_LIMITED}. The buckets live in a bounded table (8192 sources; a bucket is
+ * forgotten once full again, after burst/rate seconds idle); when it is full, further sources share
+ * one overflow bucket, so a flood from many spoofed addresses costs bounded memory and bounded CPU
+ * (at most about 8192 / (burst/rate) + rate handshakes per second). Lookups are not rate limited:
+ * one costs a hash lookup and one ChaCha20-Poly1305 operation, and only a client with a session
+ * gets an answer.
  *
  * <p>Implementations are thread-safe.
  */
@@ -61,6 +70,11 @@ public interface RendezvousServer extends AutoCloseable {
     int DEFAULT_MAX_REGISTRATIONS = 1_000_000;
     /** Default cap on sessions (lowered on a small heap, see above). */
     int DEFAULT_MAX_SESSIONS = 100_000;
+
+    /** Default handshake initiations per second per source address. */
+    double DEFAULT_HANDSHAKES_PER_SECOND = 20;
+    /** Default burst of handshake initiations per source address. */
+    int DEFAULT_HANDSHAKE_BURST = 40;
 
     /** A builder with every default: port 0 (any free port), wildcard address, a fresh key pair. */
     static Builder builder() {
@@ -125,7 +139,20 @@ public interface RendezvousServer extends AutoCloseable {
         /** Observer of registrations, lookups and drops. Default: none. */
         Builder listener(ServerListener listener);
 
-        /** Clock for expiry decisions (tests inject one). Default: the system UTC clock. */
+        /**
+         * Limits handshake initiations per source address (IPv4 address or IPv6 /64) to
+         * {@code perSecond} on average with bursts of up to {@code burst}; excess ones are dropped as
+         * {@link DropReason#RATE_LIMITED}. Default {@value RendezvousServer#DEFAULT_HANDSHAKES_PER_SECOND}
+         * per second, burst {@value RendezvousServer#DEFAULT_HANDSHAKE_BURST}. Clients behind one NAT
+         * share their public address, so allow for the largest such group.
+         *
+         * @param perSecond average rate, finite and {@code >= 0}; 0 disables the limit (then
+         *     {@code burst} is ignored)
+         * @param burst bucket size, at least 1 when the limit is on
+         */
+        Builder handshakeRateLimit(double perSecond, int burst);
+
+        /** Clock for expiry decisions and the rate limit (tests inject one). Default: the system UTC clock. */
         Builder clock(Clock clock);
 
         /** A new, not yet started server. */

@@ -21,6 +21,8 @@ final class ServerBuilder implements RendezvousServer.Builder {
     private int workerThreads = Runtime.getRuntime().availableProcessors();
     private ServerListener listener;
     private Clock clock = Clock.systemUTC();
+    private double handshakesPerSecond = RendezvousServer.DEFAULT_HANDSHAKES_PER_SECOND;
+    private int handshakeBurst = RendezvousServer.DEFAULT_HANDSHAKE_BURST;
 
     @Override
     public RendezvousServer.Builder port(int port) {
@@ -86,10 +88,24 @@ final class ServerBuilder implements RendezvousServer.Builder {
     }
 
     @Override
+    public RendezvousServer.Builder handshakeRateLimit(double perSecond, int burst) {
+        if (!(perSecond >= 0) || Double.isInfinite(perSecond)) {
+            throw new IllegalArgumentException("handshake rate must be a finite number >= 0, got " + perSecond);
+        }
+        if (perSecond > 0 && burst < 1) {
+            throw new IllegalArgumentException("handshake burst must be at least 1, got " + burst);
+        }
+        this.handshakesPerSecond = perSecond;
+        this.handshakeBurst = perSecond > 0 ? burst : 0;
+        return this;
+    }
+
+    @Override
     public RendezvousServer build() {
         KeyPair keys = keyPair != null ? keyPair : KeyPair.generate();
         return new UdpRendezvousServer(new ServerConfig(port, bindAddress, keys, registrationTtl.toMillis(),
-                sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock));
+                sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock,
+                handshakesPerSecond, handshakeBurst));
     }
 
     /**

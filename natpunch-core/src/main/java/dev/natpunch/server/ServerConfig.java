@@ -17,10 +17,13 @@ final class ServerConfig {
     final int workerThreads;
     final ServerListener listener;
     final Clock clock;
+    /** Handshake initiations per second per source; 0 disables the limit. */
+    final double handshakesPerSecond;
+    final int handshakeBurst;
 
     ServerConfig(int port, InetAddress bindAddress, KeyPair keyPair, long registrationTtlMillis,
                  long sessionTtlMillis, int maxRegistrations, int maxSessions, int workerThreads,
-                 ServerListener listener, Clock clock) {
+                 ServerListener listener, Clock clock, double handshakesPerSecond, int handshakeBurst) {
         this.port = port;
         this.bindAddress = bindAddress;
         this.keyPair = Objects.requireNonNull(keyPair, "keyPair");
@@ -31,5 +34,7 @@ final class ServerConfig {
         this.workerThreads = workerThreads;
         this.listener = listener;
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.handshakesPerSecond = handshakesPerSecond;
+        this.handshakeBurst = handshakeBurst;
     }
 }

@@ -40,7 +40,10 @@ public final class ServerMetrics {
         return handshakesOk;
     }
 
-    /** Well-formed handshake initiations that were not answered (invalid, replayed, tables full). */
+    /**
+     * Well-formed handshake initiations that were not answered (invalid, replayed, tables full);
+     * rate-limited ones are only counted as {@link DropReason#RATE_LIMITED} drops.
+     */
     public long handshakesFailed() {
         return handshakesFailed;
     }

@@ -95,6 +95,11 @@ final class UdpRendezvousServer implements RendezvousServer {
                 handler.publicKey().toBase64());
     }
 
+    /** The protocol logic, for tests that inspect the tables. */
+    PacketHandler handler() {
+        return handler;
+    }
+
     /** Runs an expiry sweep now, for tests that move an injected clock. */
     void sweepNow() {
         handler.sweep();

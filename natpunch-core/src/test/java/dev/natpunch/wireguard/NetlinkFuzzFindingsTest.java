@@ -1,0 +1,35 @@
+package dev.natpunch.wireguard;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteOrder;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Inputs that fuzzing ({@link WireguardParsersFuzzTest}) found to break a parser outside the
+ * fuzzing helper's packages, kept as failing regression tests until the owner fixes the parser.
+ */
+class NetlinkFuzzFindingsTest {
+
+    /**
+     * KNOWN BUG, found by {@code WireguardParsersFuzzTest#netlinkDeviceDump}: a peer's
+     * WGPEER_A_LAST_HANDSHAKE_TIME of (2594073387065405696 s, -8825784773206080768 ns) makes
+     * {@code NetlinkMessages.DeviceDump} call {@code Instant.ofEpochSecond} out of range, which
+     * throws {@link java.time.DateTimeException} (a RuntimeException) instead of the parser's
+     * WireguardException. This test fails until then; remove {@code @Disabled} with the fix.
+     */
+    @Disabled("KNOWN BUG (fuzzing finding, dev.natpunch.wireguard owner): failing regression test,"
+            + " enable with the fix of NetlinkMessages' last-handshake-time parsing")
+    @Test
+    void lastHandshakeTimeOutOfInstantRangeIsMalformedNotARuntimeException() throws IOException {
+        byte[] datagram;
+        try (InputStream in = getClass().getResourceAsStream("fuzz-findings/netlink-last-handshake-time-out-of-range")) {
+            datagram = in.readAllBytes();
+        }
+        NetlinkMessages.DeviceDump dump = new NetlinkMessages(ByteOrder.LITTLE_ENDIAN).new DeviceDump("nph0", 0x15, 9);
+        assertThrows(WireguardException.class, () -> dump.accept(datagram, datagram.length));
+    }
+}
