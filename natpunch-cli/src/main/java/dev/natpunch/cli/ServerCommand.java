@@ -65,6 +65,12 @@ final class ServerCommand implements Callable<Integer> {
                     + " (default: 1000000).")
     Integer maxRegistrations;
 
+    @Option(names = "--handshake-rate", paramLabel = "PER_SECOND",
+            description = "Handshakes accepted per second from one source address (IPv6: one /64),"
+                    + " with bursts of twice that; they cost the server real CPU, so a flood is"
+                    + " capped. 0 turns the limit off (default: 20).")
+    Integer handshakeRate;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "Worker threads (default: one per core).")
     Integer threads;
@@ -96,6 +102,13 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (threads != null) {
             builder.workerThreads(threads);
+        }
+        if (handshakeRate != null) {
+            if (handshakeRate < 0) {
+                throw new Errors.UsageException("--handshake-rate must be 0 (off) or positive, not "
+                        + handshakeRate);
+            }
+            builder.handshakeRateLimit(handshakeRate, handshakeRate * 2);
         }
         CountDownLatch stopped = new CountDownLatch(1);
         try (RendezvousServer server = builder.build()) {

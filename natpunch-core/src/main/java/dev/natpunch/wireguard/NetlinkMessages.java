@@ -255,6 +255,9 @@ final class NetlinkMessages {
                         }
                         long sec = b.getLong(aoff);
                         long nsec = b.getLong(aoff + 8);
+                        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L || sec > MAX_EPOCH_SECOND) {
+                            throw malformed("last handshake time " + sec + " s " + nsec + " ns");
+                        }
                         fields.handshake = sec == 0 && nsec == 0 ? null : Instant.ofEpochSecond(sec, nsec);
                         break;
                     case WGPEER_A_RX_BYTES:
@@ -323,6 +326,9 @@ final class NetlinkMessages {
             return new Device(interfaceName, publicKey, privateKey, listenPort, fwmark, out);
         }
     }
+
+    /** The kernel reports wall-clock times; anything past Instant's range is garbage. */
+    private static final long MAX_EPOCH_SECOND = Instant.MAX.getEpochSecond();
 
     private static final class PeerFields {
         Key publicKey;

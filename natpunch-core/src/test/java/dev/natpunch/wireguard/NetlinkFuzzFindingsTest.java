@@ -5,24 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteOrder;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
-/**
- * Inputs that fuzzing ({@link WireguardParsersFuzzTest}) found to break a parser outside the
- * fuzzing helper's packages, kept as failing regression tests until the owner fixes the parser.
- */
+/** Inputs that fuzzing ({@link WireguardParsersFuzzTest}) found to break a parser, kept as regression tests. */
 class NetlinkFuzzFindingsTest {
 
     /**
-     * KNOWN BUG, found by {@code WireguardParsersFuzzTest#netlinkDeviceDump}: a peer's
-     * WGPEER_A_LAST_HANDSHAKE_TIME of (2594073387065405696 s, -8825784773206080768 ns) makes
-     * {@code NetlinkMessages.DeviceDump} call {@code Instant.ofEpochSecond} out of range, which
-     * throws {@link java.time.DateTimeException} (a RuntimeException) instead of the parser's
-     * WireguardException. This test fails until then; remove {@code @Disabled} with the fix.
+     * Found by {@code WireguardParsersFuzzTest#netlinkDeviceDump}: a peer's
+     * WGPEER_A_LAST_HANDSHAKE_TIME of (2594073387065405696 s, -8825784773206080768 ns) made
+     * {@code NetlinkMessages.DeviceDump} call {@code Instant.ofEpochSecond} out of range and throw
+     * a {@link java.time.DateTimeException} instead of the parser's WireguardException.
      */
-    @Disabled("KNOWN BUG (fuzzing finding, dev.natpunch.wireguard owner): failing regression test,"
-            + " enable with the fix of NetlinkMessages' last-handshake-time parsing")
     @Test
     void lastHandshakeTimeOutOfInstantRangeIsMalformedNotARuntimeException() throws IOException {
         byte[] datagram;
