@@ -282,6 +282,19 @@ public final class LoadGenerator {
                     0, o.window > 0 ? o.window : defaultWindow(Driver.Kind.HANDSHAKES, o.clients), pool);
             handshakes.print();
         }
+        Result flood = null;
+        if (o.floodNanos > 0) {
+            try (ChildServer s = ChildServer.rendezvous(serverJar, o.serverJvmOptions, o.serverLog)) {
+                out.println("rendezvous server, fresh for the flood: " + s.command);
+                Options f = o.withDuration(o.floodNanos);
+                f.freshKeys = true;
+                int pool = (int) Math.min(3_000_000, handshakes.answeredPerSecond() * 1.3 * (f.warmupNanos + f.durationNanos) / 1e9);
+                flood = run("handshake flood, a new random key each", Driver.Kind.HANDSHAKES, s.address, s.publicKey,
+                        s.pid(), f, 0, o.window > 0 ? o.window : defaultWindow(Driver.Kind.HANDSHAKES, o.clients), pool);
+                flood.print();
+                flood.printRssSeries(5);
+            }
+        }
         if (o.alsoInfoLog && !o.serverLog.equals("info")) {
             try (ChildServer s = ChildServer.rendezvous(serverJar, o.serverJvmOptions, "info")) {
                 out.println("rendezvous server as shipped (log level info: one line per lookup): " + s.command);
@@ -317,6 +330,13 @@ public final class LoadGenerator {
                 handshakes.answeredPerSecond() >= 0.8 * handshakeLimit ? "met" : "NOT met");
         out.printf(Locale.ROOT, "  handshake CPU of the server: %.0f us per handshake (limit's assumption: 5 x %.0f us = %.0f us)%n",
                 handshakes.serverCpuMicrosPerAnswer(), 1e6 / x1, 5e6 / x1);
+        if (flood != null) {
+            out.printf(Locale.ROOT, "handshake flood from %d new keys over %.0f s: server RSS %.0f MB at the start of the window,"
+                            + " %.0f MB max, %.0f MB at the end (%.0f bytes of RSS growth per new key)%n",
+                    flood.counts.answered, flood.seconds, flood.server.atStart.rssKb / 1024.0, flood.server.maxRssKb / 1024.0,
+                    flood.server.atEnd.rssKb / 1024.0,
+                    (flood.server.atEnd.rssKb - flood.server.atStart.rssKb) * 1024.0 / Math.max(1, flood.counts.answered));
+        }
     }
 
     static String machine() {
@@ -354,6 +374,8 @@ public final class LoadGenerator {
         volatile ProcStats atStart;
         volatile ProcStats atEnd;
         volatile long maxRssKb;
+        /** {seconds since the window opened, RSS in KB}, every 250 ms. */
+        final List<double[]> rssSeries = java.util.Collections.synchronizedList(new ArrayList<>());
 
         Sampler(long pid, long from, long to) {
             super("npb-proc-sampler");
@@ -374,6 +396,7 @@ public final class LoadGenerator {
                 ProcStats s = ProcStats.read(pid);
                 if (s != null) {
                     maxRssKb = Math.max(maxRssKb, s.rssKb);
+                    rssSeries.add(new double[] {(System.nanoTime() - from) / 1e9, s.rssKb});
                 }
                 sleepUntil(Math.min(to, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(250)));
             }
@@ -466,6 +489,21 @@ public final class LoadGenerator {
             }
             out.printf(Locale.ROOT, "  generator: CPU %.2f cores%n", generatorCores);
         }
+
+        /** The server's RSS about every {@code step} seconds of the window. */
+        void printRssSeries(double step) {
+            StringBuilder b = new StringBuilder("  server RSS over the window (s: MB):");
+            double next = 0;
+            synchronized (server.rssSeries) {
+                for (double[] p : server.rssSeries) {
+                    if (p[0] >= next) {
+                        b.append(String.format(Locale.ROOT, " %.0f: %.0f", p[0], p[1] / 1024));
+                        next = p[0] + step - 0.2;
+                    }
+                }
+            }
+            out.println(b);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -480,6 +518,7 @@ public final class LoadGenerator {
                 "  --duration D             measured time, e.g. 20s, 500ms, 2m (default 20s; at most 1h)",
                 "  --warmup D               unmeasured load before it (default 3s)",
                 "  --handshake-duration D   suite: measured time of the handshake run (default 10s)",
+                "  --flood D                suite: then a handshake flood from fresh random keys for D (memory)",
                 "  --rate N                 open loop at N requests/s; without it, closed loop",
                 "  --window N               closed loop: requests in flight (default 64; handshakes 16)",
                 "  --max-requests N         stop sending after N requests",
@@ -503,6 +542,7 @@ public final class LoadGenerator {
         long durationNanos = TimeUnit.SECONDS.toNanos(20);
         long warmupNanos = TimeUnit.SECONDS.toNanos(3);
         long handshakeDurationNanos = TimeUnit.SECONDS.toNanos(10);
+        long floodNanos;
         double rate;
         int window;
         long maxRequests;
@@ -528,6 +568,7 @@ public final class LoadGenerator {
             c.durationNanos = nanos;
             c.warmupNanos = warmupNanos;
             c.handshakeDurationNanos = handshakeDurationNanos;
+            c.floodNanos = floodNanos;
             c.rate = rate;
             c.window = window;
             c.maxRequests = maxRequests;
@@ -580,6 +621,7 @@ public final class LoadGenerator {
                     case "--duration": o.durationNanos = duration(a, v); break;
                     case "--warmup": o.warmupNanos = duration(a, v); break;
                     case "--handshake-duration": o.handshakeDurationNanos = duration(a, v); break;
+                    case "--flood": o.floodNanos = duration(a, v); break;
                     case "--rate": o.rate = Double.parseDouble(v.replace("/s", "")); break;
                     case "--window": o.window = range(a, Integer.parseInt(v), 1, 1_000_000); break;
                     case "--max-requests": o.maxRequests = Long.parseLong(v); break;
