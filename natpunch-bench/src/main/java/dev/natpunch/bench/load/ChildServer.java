@@ -118,6 +118,33 @@ final class ChildServer implements AutoCloseable {
         t.start();
     }
 
+    /**
+     * The server's used Java heap right after a full GC, in KB, by {@code jcmd <pid> GC.run} and
+     * {@code GC.heap_info}: what its live objects take, which RSS cannot show (the JVM keeps freed
+     * heap). -1 if jcmd is unavailable or its output unrecognised.
+     */
+    long liveHeapKb() {
+        String jcmd = System.getProperty("java.home") + File.separator + "bin" + File.separator + "jcmd";
+        try {
+            run(jcmd, Long.toString(pid()), "GC.run");
+            String info = run(jcmd, Long.toString(pid()), "GC.heap_info");
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
+            return m.find() ? Long.parseLong(m.group(1)) : -1;
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private static String run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return text;
+    }
+
     static String javaBinary() {
         return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
     }

@@ -51,6 +51,7 @@ final class Driver {
     private long sendUntil;
     private long stoppedAt;
     private long totalSent;
+    private long warmupAnswered;
 
     Driver(Kind kind, SimClient[] mine, SimClient[] all, int[] clientByPort, long timeoutNanos) throws IOException {
         this.kind = kind;
@@ -67,6 +68,11 @@ final class Driver {
 
     Counts counts() {
         return counts;
+    }
+
+    /** Answers to requests sent before the measured window. */
+    long warmupAnswered() {
+        return warmupAnswered;
     }
 
     /** When the last {@link #run} stopped sending: its end, or earlier when it reached its maximum of requests. */
@@ -473,6 +479,8 @@ final class Driver {
         if (intended >= measureFrom && intended < sendUntil) {
             counts.answered++;
             counts.latency.recordValue(Math.min(now - intended, counts.latency.getHighestTrackableValue()));
+        } else if (intended < measureFrom) {
+            warmupAnswered++;
         }
     }
 
@@ -510,6 +518,8 @@ final class Driver {
         if (measured) {
             counts.answered++;
             counts.latency.recordValue(Math.min(now - intended, counts.latency.getHighestTrackableValue()));
+        } else if (intended < measureFrom) {
+            warmupAnswered++;
         }
     }
 

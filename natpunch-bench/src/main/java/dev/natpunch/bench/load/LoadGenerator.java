@@ -164,6 +164,9 @@ public final class LoadGenerator {
             }
             Result r = new Result(label, kind, rate, window, n, t, (Math.max(stoppedAt, measureFrom + 1) - measureFrom) / 1e9,
                     total, sampler);
+            for (Driver d : drivers) {
+                r.warmupAnswered += d.warmupAnswered();
+            }
             if (genBefore != null && genAfter != null) {
                 r.generatorCores = (genAfter.cpuNanos - genBefore.cpuNanos) / ((end - start) / 1.0);
             }
@@ -283,16 +286,22 @@ public final class LoadGenerator {
             handshakes.print();
         }
         Result flood = null;
+        long heapBefore = -1;
+        long heapAfter = -1;
         if (o.floodNanos > 0) {
             try (ChildServer s = ChildServer.rendezvous(serverJar, o.serverJvmOptions, o.serverLog)) {
                 out.println("rendezvous server, fresh for the flood: " + s.command);
                 Options f = o.withDuration(o.floodNanos);
                 f.freshKeys = true;
                 int pool = (int) Math.min(3_000_000, handshakes.answeredPerSecond() * 1.3 * (f.warmupNanos + f.durationNanos) / 1e9);
+                heapBefore = s.liveHeapKb();
                 flood = run("handshake flood, a new random key each", Driver.Kind.HANDSHAKES, s.address, s.publicKey,
                         s.pid(), f, 0, o.window > 0 ? o.window : defaultWindow(Driver.Kind.HANDSHAKES, o.clients), pool);
+                heapAfter = s.liveHeapKb();
                 flood.print();
                 flood.printRssSeries(5);
+                out.printf(Locale.ROOT, "  server live heap after a full GC (jcmd): %d KB before the flood, %d KB after%n",
+                        heapBefore, heapAfter);
             }
         }
         if (o.alsoInfoLog && !o.serverLog.equals("info")) {
@@ -336,6 +345,13 @@ public final class LoadGenerator {
                     flood.counts.answered, flood.seconds, flood.server.atStart.rssKb / 1024.0, flood.server.maxRssKb / 1024.0,
                     flood.server.atEnd.rssKb / 1024.0,
                     (flood.server.atEnd.rssKb - flood.server.atStart.rssKb) * 1024.0 / Math.max(1, flood.counts.answered));
+            // Warm-up handshakes registered keys too: count every answered one since the first heap reading.
+            long keys = flood.counts.answered + flood.warmupAnswered;
+            if (heapBefore > 0 && heapAfter > 0) {
+                out.printf(Locale.ROOT, "  live heap growth: %.0f bytes per new key (registration with its session; %d new keys"
+                        + " incl. warm-up; target <= 200 bytes per registered key)%n",
+                        (heapAfter - heapBefore) * 1024.0 / Math.max(1, keys), keys);
+            }
         }
     }
 
@@ -430,6 +446,8 @@ public final class LoadGenerator {
         final Counts counts;
         final Sampler server;
         double generatorCores = Double.NaN;
+        /** Answers to requests sent in the warm-up (not in {@link #counts}). */
+        long warmupAnswered;
 
         Result(String label, Driver.Kind kind, double rate, int window, int clients, int threads, double seconds,
                Counts counts, Sampler server) {
