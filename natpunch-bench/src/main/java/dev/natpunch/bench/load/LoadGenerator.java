@@ -304,6 +304,23 @@ public final class LoadGenerator {
                         heapBefore, heapAfter);
             }
         }
+        Result lookupsLauncher = null;
+        Result handshakesLauncher = null;
+        if (o.alsoLauncherFlags) {
+            List<String> flags = new ArrayList<>(o.serverJvmOptions);
+            flags.addAll(StartupBenchmark.LAUNCHER_FLAGS);
+            try (ChildServer s = ChildServer.rendezvous(serverJar, flags, o.serverLog)) {
+                out.println("rendezvous server with bin/natpunch's JVM flags: " + s.command);
+                lookupsLauncher = run("lookups, closed loop, launcher flags", Driver.Kind.LOOKUPS, s.address,
+                        s.publicKey, s.pid(), o, 0, o.window > 0 ? o.window : defaultWindow(Driver.Kind.LOOKUPS, o.clients), 0);
+                lookupsLauncher.print();
+                Options h = o.withDuration(o.handshakeDurationNanos);
+                int pool = (int) Math.min(2_000_000, handshakeLimit * 1.3 * (h.warmupNanos + h.durationNanos) / 1e9);
+                handshakesLauncher = run("handshakes, closed loop, launcher flags", Driver.Kind.HANDSHAKES, s.address,
+                        s.publicKey, s.pid(), h, 0, o.window > 0 ? o.window : defaultWindow(Driver.Kind.HANDSHAKES, o.clients), pool);
+                handshakesLauncher.print();
+            }
+        }
         if (o.alsoInfoLog && !o.serverLog.equals("info")) {
             try (ChildServer s = ChildServer.rendezvous(serverJar, o.serverJvmOptions, "info")) {
                 out.println("rendezvous server as shipped (log level info: one line per lookup): " + s.command);
@@ -325,6 +342,10 @@ public final class LoadGenerator {
             out.printf(Locale.ROOT, "  with the server logging each lookup (info): %10.0f  = %5.1f%% of echo%n",
                     lookupsInfo.answeredPerSecond(), 100 * lookupsInfo.answeredPerSecond() / echoRate);
         }
+        if (lookupsLauncher != null) {
+            out.printf(Locale.ROOT, "  with bin/natpunch's JVM flags (C1 only, serial GC): %10.0f  = %5.1f%% of echo%n",
+                    lookupsLauncher.answeredPerSecond(), 100 * lookupsLauncher.answeredPerSecond() / echoRate);
+        }
         double p99 = lookupsHalf.percentileMicros(99);
         out.printf(Locale.ROOT, "lookup latency at %.0f/s offered (half the echo rate): p50 %.0f us, p99 %.0f us,"
                         + " p99.9 %.0f us, loss %.3f%%  (target p99 < 1000 us: %s)%n",
@@ -339,6 +360,11 @@ public final class LoadGenerator {
                 handshakes.answeredPerSecond() >= 0.8 * handshakeLimit ? "met" : "NOT met");
         out.printf(Locale.ROOT, "  handshake CPU of the server: %.0f us per handshake (limit's assumption: 5 x %.0f us = %.0f us)%n",
                 handshakes.serverCpuMicrosPerAnswer(), 1e6 / x1, 5e6 / x1);
+        if (handshakesLauncher != null) {
+            out.printf(Locale.ROOT, "  with bin/natpunch's JVM flags (C1 only, serial GC): %10.0f  = %5.1f%% of limit (%.0f us per handshake)%n",
+                    handshakesLauncher.answeredPerSecond(), 100 * handshakesLauncher.answeredPerSecond() / handshakeLimit,
+                    handshakesLauncher.serverCpuMicrosPerAnswer());
+        }
         if (flood != null) {
             out.printf(Locale.ROOT, "handshake flood from %d new keys over %.0f s: server RSS %.0f MB at the start of the window,"
                             + " %.0f MB max, %.0f MB at the end (%.0f bytes of RSS growth per new key)%n",
@@ -550,6 +576,7 @@ public final class LoadGenerator {
                 "  --server-jvm-opts 'A B'  suite: JVM options of the server child JVMs",
                 "  --server-log LEVEL       suite: the server's slf4j-simple level (default warn)",
                 "  --also-info-log          suite: one more lookup run with the server logging each lookup",
+                "  --also-launcher-flags    suite: lookups and handshakes again with the server under bin/natpunch's JVM flags",
                 "  --allow-lab-address      allow a target in 198.18.0.0/15 (a lab network namespace)");
 
         String mode = "suite";
@@ -574,6 +601,7 @@ public final class LoadGenerator {
         List<String> serverJvmOptions = List.of();
         String serverLog = "warn";
         boolean alsoInfoLog;
+        boolean alsoLauncherFlags;
         boolean allowLab;
 
         Options withDuration(long nanos) {
@@ -600,6 +628,7 @@ public final class LoadGenerator {
             c.serverJvmOptions = serverJvmOptions;
             c.serverLog = serverLog;
             c.alsoInfoLog = alsoInfoLog;
+            c.alsoLauncherFlags = alsoLauncherFlags;
             c.allowLab = allowLab;
             return c;
         }
@@ -617,6 +646,9 @@ public final class LoadGenerator {
                         continue;
                     case "--also-info-log":
                         o.alsoInfoLog = true;
+                        continue;
+                    case "--also-launcher-flags":
+                        o.alsoLauncherFlags = true;
                         continue;
                     case "-h":
                     case "--help":
