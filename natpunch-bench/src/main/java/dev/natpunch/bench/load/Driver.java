@@ -402,8 +402,10 @@ final class Driver {
             SelectionKey key = it.next();
             it.remove();
             SimClient c = (SimClient) key.attachment();
-            int len;
-            while ((len = readOne(c)) >= 0) {
+            // One datagram per ready socket: a second read would mostly find nothing and cost a
+            // system call; the selector reports the socket again if more is queued.
+            int len = readOne(c);
+            if (len >= 0) {
                 long now = System.nanoTime();
                 switch (kind) {
                     case LOOKUPS:
