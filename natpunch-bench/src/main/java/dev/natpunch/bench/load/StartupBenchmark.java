@@ -201,7 +201,14 @@ public final class StartupBenchmark {
                     c.millis[c.done++] = ms;
                 }
             }
+            long[] floor = new long[runs];
+            for (int r = 0; r < runs; r++) {
+                floor[r] = jvmFloor();
+            }
+            Arrays.sort(floor);
             System.out.println();
+            System.out.printf(Locale.ROOT, "%-34s %6d ms %5d ms %5d ms   (the JVM alone, start to exit: java %s -version)%n",
+                    "floor: an empty JVM", floor[runs / 2], floor[0], floor[runs - 1], String.join(" ", LAUNCHER_FLAGS));
             System.out.printf(Locale.ROOT, "%-34s %8s %8s %8s   %s%n", "JVM settings (" + runs + " runs each)",
                     "median", "min", "max", "under 0.5 s (median)");
             for (Config c : configs) {
@@ -280,7 +287,9 @@ public final class StartupBenchmark {
         }
         System.out.printf(Locale.ROOT, "  %6d ms  first datagram at the listener, from process creation (logging slows this run)%n",
                 first);
-        System.out.printf(Locale.ROOT, "  %d classes loaded by then or soon after%n", lines.size());
+        long shared = lines.stream().filter(l -> l.contains("shared objects file")).count();
+        System.out.printf(Locale.ROOT, "  %d classes loaded by then or soon after, %d of them from a CDS archive%n",
+                lines.size(), shared);
     }
 
     /**
@@ -320,6 +329,18 @@ public final class StartupBenchmark {
                 p.waitFor(5, TimeUnit.SECONDS);
             }
         }
+    }
+
+    /** Milliseconds from creating {@code java <launcher flags> -version} to its exit. */
+    private static long jvmFloor() throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ChildServer.javaBinary());
+        cmd.addAll(LAUNCHER_FLAGS);
+        cmd.add("-version");
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        p.waitFor();
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }
 
     /** Timestamps every datagram: {arrival nanoTime, source port, first byte, length}. */
