@@ -331,8 +331,27 @@ public final class LoadGenerator {
             }
         }
 
+        // The limits again at the end: on a shared or virtualised machine the capacity drifts
+        // during a run, and a limit measured in a slow spell would flatter the ratios. The higher
+        // of the two measurements is the limit.
+        Result echoAgain;
+        try (ChildServer s = ChildServer.echo(o.serverJvmOptions, cores)) {
+            echoAgain = run("echo again, closed loop", Driver.Kind.ECHO, s.address, null, s.pid(), o, 0,
+                    o.window > 0 ? o.window : defaultWindow(Driver.Kind.ECHO, o.clients), 0);
+            echoAgain.print();
+        }
+        double x1Again = X25519Rate.measure(1, 1000, 3000);
+        out.printf(Locale.ROOT, "X25519 again: %.0f ops/s on 1 thread%n", x1Again);
+        double echoFirst = echoRate;
+        echoRate = Math.max(echoRate, echoAgain.answeredPerSecond());
+        double x1First = x1;
+        x1 = Math.max(x1, x1Again);
+        handshakeLimit = cores * x1 / 5;
+
         out.println();
         out.println("== Summary (ratios to the limits measured in this run)");
+        out.printf(Locale.ROOT, "limits measured at the start and at the end; the higher one counts: echo %.0f and %.0f/s,"
+                + " X25519 %.0f and %.0f ops/s%n", echoFirst, echoAgain.answeredPerSecond(), x1First, x1Again);
         out.println("load average at end: " + loadAverage());
         out.printf(Locale.ROOT, "echo datagrams/s (lookup limit):   %10.0f%n", echoRate);
         out.printf(Locale.ROOT, "lookups/s, closed loop:            %10.0f  = %5.1f%% of echo     (target >= 80%%: %s)%n",
@@ -347,9 +366,9 @@ public final class LoadGenerator {
                     lookupsLauncher.answeredPerSecond(), 100 * lookupsLauncher.answeredPerSecond() / echoRate);
         }
         double p99 = lookupsHalf.percentileMicros(99);
-        out.printf(Locale.ROOT, "lookup latency at %.0f/s offered (half the echo rate): p50 %.0f us, p99 %.0f us,"
+        out.printf(Locale.ROOT, "lookup latency at %.0f/s offered (half the first echo rate): p50 %.0f us, p99 %.0f us,"
                         + " p99.9 %.0f us, loss %.3f%%  (target p99 < 1000 us: %s)%n",
-                echoRate / 2, lookupsHalf.percentileMicros(50), p99, lookupsHalf.percentileMicros(99.9),
+                echoFirst / 2, lookupsHalf.percentileMicros(50), p99, lookupsHalf.percentileMicros(99.9),
                 lookupsHalf.lossPercent(), p99 < 1000 && lookupsHalf.lossPercent() < 1 ? "met" : "NOT met");
         out.printf(Locale.ROOT, "  (echo server at the same offered load: p50 %.0f us, p99 %.0f us, p99.9 %.0f us)%n",
                 echoHalf.percentileMicros(50), echoHalf.percentileMicros(99), echoHalf.percentileMicros(99.9));
