@@ -8,6 +8,7 @@ import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
@@ -31,6 +32,7 @@ final class UdpRendezvousServer implements RendezvousServer {
     /** One byte more than the longest message, so that an oversized datagram shows as too long instead of being silently truncated to a valid length. */
     private static final int RECEIVE_BUFFER = Wire.MAX_MESSAGE_LENGTH + 1;
     private static final long CLOSE_WAIT_MILLIS = 900;
+    private static final int RECEIVE_SOCKET_BUFFER = 4 << 20;
 
     private final ServerConfig config;
     private final PacketHandler handler;
@@ -62,6 +64,9 @@ final class UdpRendezvousServer implements RendezvousServer {
                 ? new InetSocketAddress(config.port)
                 : new InetSocketAddress(config.bindAddress, config.port);
         try {
+            // The default buffer (about 200 KB) overflows in bursts that the workers absorb a moment
+            // later (docs/PERFORMANCE.md); the kernel caps this at net.core.rmem_max.
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, RECEIVE_SOCKET_BUFFER);
             ch.bind(bindTo);
         } catch (BindException e) {
             ch.close();
