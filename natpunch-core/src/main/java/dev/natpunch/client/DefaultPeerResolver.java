@@ -179,12 +179,10 @@ final class DefaultPeerResolver implements PeerResolver {
             if (since == null) {
                 continue;
             }
-            PeerResult r = null;
-            if (peer.latestHandshake().filter(t -> !t.isBefore(since)).isPresent()) {
-                r = PeerResult.of(peer.publicKey(), PeerStatus.CONNECTED, peer.endpoint().orElse(null));
-            } else if (!verifyWait.isZero() && !now.isBefore(since.plus(verifyWait))) {
+            PeerResult r = connectedSince(peer, since);
+            if (r == null && !verifyWait.isZero() && !now.isBefore(since.plus(verifyWait))) {
                 r = noHandshake(peer.publicKey(), peer.endpoint().orElse(null));
-            } else if (verifyWait.isZero()) {
+            } else if (r == null && verifyWait.isZero()) {
                 pending.remove(peer.publicKey());
             }
             if (r != null) {
@@ -343,10 +341,9 @@ final class DefaultPeerResolver implements PeerResolver {
             Device device = readDevice();
             for (Peer peer : device.peers()) {
                 Instant since = pending.get(peer.publicKey());
-                if (since != null && peer.latestHandshake().filter(t -> !t.isBefore(since)).isPresent()) {
+                PeerResult r = since == null ? null : connectedSince(peer, since);
+                if (r != null) {
                     pending.remove(peer.publicKey());
-                    PeerResult r = PeerResult.of(peer.publicKey(), PeerStatus.CONNECTED,
-                            peer.endpoint().orElse(null));
                     results.put(peer.publicKey(), r);
                     report(r);
                 }
@@ -361,6 +358,13 @@ final class DefaultPeerResolver implements PeerResolver {
             results.put(key, r);
             report(r);
         }
+    }
+
+    /** {@link PeerStatus#CONNECTED} if WireGuard saw a handshake at or after {@code since}, else null. */
+    private static PeerResult connectedSince(Peer peer, Instant since) {
+        return peer.latestHandshake().filter(t -> !t.isBefore(since)).isPresent()
+                ? PeerResult.of(peer.publicKey(), PeerStatus.CONNECTED, peer.endpoint().orElse(null))
+                : null;
     }
 
     private PeerResult noHandshake(Key key, InetSocketAddress endpoint) {

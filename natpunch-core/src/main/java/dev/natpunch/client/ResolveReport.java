@@ -1,5 +1,6 @@
 package dev.natpunch.client;
 
+import dev.natpunch.crypto.Key;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -31,7 +32,7 @@ public record ResolveReport(String interfaceName, List<PeerResult> peers) {
     }
 
     /** The results by peer key. */
-    public Map<dev.natpunch.crypto.Key, PeerResult> byPeer() {
+    public Map<Key, PeerResult> byPeer() {
         return peers.stream().collect(Collectors.toMap(PeerResult::peer, Function.identity()));
     }
 }
