@@ -1,6 +1,7 @@
 package dev.natpunch.net;
 
 import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -30,7 +31,13 @@ final class BpfProgram {
     static final int JSET = 0x40;
     static final int K = 0x00;
 
-    /** Bytes of a packet to keep on accept: more than any IPv4 packet. */
+    /**
+     * Added to an absolute load's offset to address the network header instead of the packet start
+     * ({@code SKF_NET_OFF} in linux/filter.h).
+     */
+    static final int NET_OFF = -0x100000;
+
+    /** Bytes of a packet to keep on accept: more than any IPv4 packet or IPv6 UDP datagram. */
     static final int ACCEPT = 0x40000;
     static final int REJECT = 0;
 
@@ -94,6 +101,35 @@ final class BpfProgram {
         asm.op(LD | H | IND, 0);
         asm.jumpUnlessEqual(sourcePort);
         asm.op(LD | H | IND, 2);
+        asm.jumpUnlessEqual(destinationPort);
+        asm.op(RET | K, ACCEPT);
+        return asm.finish();
+    }
+
+    /**
+     * Accepts exactly the UDP datagrams from {@code source}:{@code sourcePort} to local port
+     * {@code destinationPort}, for a raw {@code AF_INET6} socket of protocol UDP. Such a socket's
+     * filter sees the packet from the UDP header on: the kernel has already pulled the IPv6 header
+     * and any extension headers (and reassembled fragments), and only datagrams whose final next
+     * header is UDP reach the socket. Ports are therefore at offsets 0 and 2, and the source address
+     * is loaded relative to the network header through {@link #NET_OFF}.
+     */
+    static BpfProgram ipv6UdpFrom(Inet6Address source, int sourcePort, int destinationPort) {
+        if (sourcePort < 0 || sourcePort > 0xFFFF || destinationPort < 0 || destinationPort > 0xFFFF) {
+            throw new IllegalArgumentException("port out of range");
+        }
+        ByteBuffer address = ByteBuffer.wrap(source.getAddress());
+        Assembler asm = new Assembler();
+        asm.op(LD | B | ABS, NET_OFF);            // A = version/traffic class byte of the IPv6 header
+        asm.op(ALU | AND | K, 0xF0);
+        asm.jumpUnlessEqual(0x60);                // version 6
+        for (int word = 0; word < 4; word++) {
+            asm.op(LD | W | ABS, NET_OFF + 8 + 4 * word);
+            asm.jumpUnlessEqual(address.getInt(4 * word)); // source address
+        }
+        asm.op(LD | H | ABS, 0);
+        asm.jumpUnlessEqual(sourcePort);
+        asm.op(LD | H | ABS, 2);
         asm.jumpUnlessEqual(destinationPort);
         asm.op(RET | K, ACCEPT);
         return asm.finish();

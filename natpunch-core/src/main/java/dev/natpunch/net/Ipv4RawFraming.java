@@ -75,7 +75,8 @@ final class Ipv4RawFraming implements RawUdpFraming {
     }
 
     @Override
-    public void unframe(ByteBuffer packet) throws MalformedPacketException {
+    public void unframe(ByteBuffer packet, ByteBuffer sender) throws MalformedPacketException {
+        // The IP header we read carries the source address; sender says nothing more.
         Ipv4Udp.Datagram d = Ipv4Udp.decode(packet);
         if (!d.source().equals(server) || d.sourcePort() != serverPort || d.destinationPort() != localPort) {
             throw new MalformedPacketException("datagram from " + d.source().getHostAddress() + ":"

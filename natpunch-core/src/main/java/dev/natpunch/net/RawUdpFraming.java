@@ -7,10 +7,10 @@ import java.nio.ByteBuffer;
 
 /**
  * What differs between address families on a raw UDP socket. IPv4 with {@code IP_HDRINCL} writes
- * and reads whole IP packets; an IPv6 raw socket can only write and read from the UDP header on
- * (the kernel builds the IPv6 header, {@code IPV6_CHECKSUM} fills the UDP checksum), so a future
- * IPv6 framing differs in the socket options, the filter's offsets and what {@link #frame} writes,
- * not in the transport around it.
+ * and reads whole IP packets; an IPv6 raw socket writes and reads from the UDP header on (the
+ * kernel builds the IPv6 header, {@code IPV6_CHECKSUM} fills the UDP checksum). The two differ in
+ * the socket options, the filter's offsets and what {@link #frame} writes, not in the transport
+ * around them.
  */
 interface RawUdpFraming {
 
@@ -40,7 +40,9 @@ interface RawUdpFraming {
 
     /**
      * Checks that {@code packet} (its remaining bytes, as read from the socket) is a datagram from
-     * the server to our port and narrows {@code packet} to its UDP payload.
+     * the server to our port and narrows {@code packet} to its UDP payload. {@code sender} holds the
+     * {@code struct sockaddr} that {@code recvfrom} reported, in native byte order; it is the only
+     * source of the sender's address where the socket does not deliver the IP header.
      */
-    void unframe(ByteBuffer packet) throws MalformedPacketException;
+    void unframe(ByteBuffer packet, ByteBuffer sender) throws MalformedPacketException;
 }

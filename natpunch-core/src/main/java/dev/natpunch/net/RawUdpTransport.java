@@ -4,6 +4,7 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Platform;
+import com.sun.jna.ptr.IntByReference;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.Inet4Address;
@@ -33,12 +34,18 @@ import org.slf4j.LoggerFactory;
  * address useful to peers.
  *
  * <p>Answers are read from the same raw socket, which would otherwise see every UDP datagram the
- * host receives: a classic BPF filter in the kernel keeps only datagrams from the server's address
- * and port to our port, and each one is checked again here. The kernel also hands those datagrams
- * to the socket that owns the port, which for WireGuard means they are dropped as invalid.
+ * host receives in its address family: a classic BPF filter in the kernel keeps only datagrams from
+ * the server's address and port to our port, and each one is checked again here. The kernel also
+ * hands those datagrams to the socket that owns the port, which for WireGuard means they are
+ * dropped as invalid.
  *
- * <p>Needs Linux and root or {@code CAP_NET_RAW}. IPv4 only for now. Thread-safe; {@link #close()}
- * wakes a thread blocked in {@link #receive}.
+ * <p>One transport serves one address family, the server's: over IPv4 it writes whole packets
+ * ({@code IP_HDRINCL}), over IPv6 the kernel writes the IPv6 header and the UDP checksum. To reach
+ * a server over both families, open one transport per family (see
+ * {@link Endpoints#resolvePerFamily}).
+ *
+ * <p>Needs Linux and root or {@code CAP_NET_RAW}. Thread-safe; {@link #close()} wakes a thread
+ * blocked in {@link #receive}.
  */
 public final class RawUdpTransport implements DatagramTransport {
 
@@ -52,6 +59,9 @@ public final class RawUdpTransport implements DatagramTransport {
     /** Poll at most this long at a time, so that an interrupt is noticed. */
     private static final int POLL_SLICE_MILLIS = 100;
 
+    /** {@code sizeof(struct sockaddr_storage)}: room for any sender address. */
+    private static final int SOCKADDR_STORAGE_SIZE = 128;
+
     private final LinuxLibc libc;
     private final InetSocketAddress server;
     private final InetSocketAddress local;
@@ -62,6 +72,8 @@ public final class RawUdpTransport implements DatagramTransport {
     private final ReentrantLock receiveLock = new ReentrantLock();
     private final Memory sendBuffer;
     private final Memory receiveBuffer;
+    private final Memory senderBuffer = new Memory(SOCKADDR_STORAGE_SIZE);
+    private final IntByReference senderLength = new IntByReference();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicLong droppedAfterFilter = new AtomicLong();
 
@@ -78,13 +90,26 @@ public final class RawUdpTransport implements DatagramTransport {
     }
 
     /**
-     * Opens the raw socket: datagrams to {@code server} leave with UDP source port
-     * {@code localPort} and the source address of the kernel's route to the server.
+     * Opens a raw socket of the server address's family: datagrams to {@code server} leave with UDP
+     * source port {@code localPort} and the source address of the kernel's route to the server.
      *
      * @throws IOException if this is not Linux, the process lacks {@code CAP_NET_RAW}, there is no
-     *     route to the server, or the server is an IPv6 address (not supported yet)
+     *     route to the server, or the kernel has the server's address family disabled
      */
     public static RawUdpTransport open(InetSocketAddress server, int localPort) throws IOException {
+        Objects.requireNonNull(server, "server");
+        return open(server, localPort, server.isUnresolved() ? null : Endpoints.family(server.getAddress()));
+    }
+
+    /**
+     * Like {@link #open(InetSocketAddress, int)}, for a caller that keeps one transport per address
+     * family and must not end up with a transport of the other one.
+     *
+     * @param family {@code INET} or {@code INET6}
+     * @throws IOException also if {@code server} is not an address of {@code family}
+     */
+    public static RawUdpTransport open(InetSocketAddress server, int localPort, StandardProtocolFamily family)
+            throws IOException {
         Objects.requireNonNull(server, "server");
         if (server.isUnresolved()) {
             throw new IllegalArgumentException("server address is unresolved: " + server);
@@ -99,14 +124,19 @@ public final class RawUdpTransport implements DatagramTransport {
             throw new IOException("raw UDP transport is only implemented for Linux, not "
                     + System.getProperty("os.name"));
         }
+        if (family != StandardProtocolFamily.INET && family != StandardProtocolFamily.INET6) {
+            throw new IllegalArgumentException("address family must be INET or INET6, not " + family);
+        }
         InetAddress serverAddress = server.getAddress();
-        if (serverAddress instanceof Inet6Address) {
-            throw new IOException("raw UDP transport does not support IPv6 servers yet: " + server);
+        if (Endpoints.family(serverAddress) != family) {
+            throw new IOException("address family mismatch: server " + Endpoints.format(server) + " is "
+                    + name(Endpoints.family(serverAddress)) + ", this transport is for " + name(family));
         }
         LinuxLibc libc = loadLibc();
-        InetAddress source = routeSource(server);
-        RawUdpFraming framing = new Ipv4RawFraming((Inet4Address) source, localPort,
-                (Inet4Address) serverAddress, server.getPort());
+        InetAddress source = routeSource(server, family);
+        RawUdpFraming framing = family == StandardProtocolFamily.INET
+                ? new Ipv4RawFraming((Inet4Address) source, localPort, (Inet4Address) serverAddress, server.getPort())
+                : new Ipv6RawFraming((Inet6Address) source, localPort, (Inet6Address) serverAddress, server.getPort());
 
         int fd;
         try {
@@ -117,7 +147,12 @@ public final class RawUdpTransport implements DatagramTransport {
                 throw new IOException("raw sockets need root or CAP_NET_RAW: run as root or "
                         + "`setcap cap_net_raw+ep` on the java binary (" + strerror(libc, errno) + ")", e);
             }
-            throw failure(libc, "socket(AF_INET, SOCK_RAW, IPPROTO_UDP)", e);
+            if (errno == LinuxLibc.EAFNOSUPPORT) {
+                throw new IOException("the kernel does not support " + name(family) + " sockets ("
+                        + strerror(libc, errno) + ")", e);
+            }
+            throw failure(libc, "socket(" + (family == StandardProtocolFamily.INET ? "AF_INET" : "AF_INET6")
+                    + ", SOCK_RAW, IPPROTO_UDP)", e);
         }
         int wakeFd = -1;
         boolean ok = false;
@@ -128,7 +163,7 @@ public final class RawUdpTransport implements DatagramTransport {
             wakeFd = libc.eventfd(0, LinuxLibc.EFD_CLOEXEC | LinuxLibc.EFD_NONBLOCK);
             RawUdpTransport transport = new RawUdpTransport(libc, server, localPort, framing, fd, wakeFd);
             ok = true;
-            log.debug("raw UDP transport open: {} -> {}", transport.local, server);
+            log.debug("raw UDP transport open: {}", transport);
             return transport;
         } catch (LastErrorException e) {
             throw failure(libc, "setting up the raw socket", e);
@@ -145,9 +180,18 @@ public final class RawUdpTransport implements DatagramTransport {
         return server;
     }
 
-    /** The source address (from the route to the server) and port of our datagrams. */
+    /**
+     * The source address and port of our datagrams. The address is the one the route to the
+     * server had when the transport was opened; over IPv6 the kernel picks the source for each
+     * datagram (as it does for WireGuard's), so it follows later route or address changes.
+     */
     public InetSocketAddress localAddress() {
         return local;
+    }
+
+    /** {@code INET} or {@code INET6}: the server's address family. */
+    public StandardProtocolFamily family() {
+        return Endpoints.family(server.getAddress());
     }
 
     /**
@@ -183,9 +227,9 @@ public final class RawUdpTransport implements DatagramTransport {
                     }
                     if (errno == LinuxLibc.EMSGSIZE) {
                         throw new IOException("datagram of " + length + " bytes does not fit the MTU of the route to "
-                                + server + " (" + strerror(libc, errno) + ")", e);
+                                + Endpoints.format(server) + " (" + strerror(libc, errno) + ")", e);
                     }
-                    throw failure(libc, "sendto " + server, e);
+                    throw failure(libc, "sendto " + Endpoints.format(server), e);
                 }
             }
         }
@@ -227,7 +271,7 @@ public final class RawUdpTransport implements DatagramTransport {
                 if (n >= 0) {
                     ByteBuffer packet = receiveBuffer.getByteBuffer(0, n);
                     try {
-                        framing.unframe(packet);
+                        framing.unframe(packet, senderBuffer.getByteBuffer(0, senderLength.getValue()));
                     } catch (MalformedPacketException e) {
                         droppedAfterFilter.incrementAndGet();
                         log.debug("dropped a datagram that passed the socket filter: {}", e.getMessage());
@@ -243,7 +287,8 @@ public final class RawUdpTransport implements DatagramTransport {
                     return -1;
                 }
                 if (Thread.currentThread().isInterrupted()) {
-                    throw new InterruptedIOException("interrupted while waiting for a datagram from " + server);
+                    throw new InterruptedIOException("interrupted while waiting for a datagram from "
+                            + Endpoints.format(server));
                 }
                 if (!awaitReadable(fds, Math.min(left, TimeUnit.MILLISECONDS.toNanos(POLL_SLICE_MILLIS)))) {
                     throw new AsynchronousCloseException();
@@ -271,7 +316,7 @@ public final class RawUdpTransport implements DatagramTransport {
                     // Linux releases the descriptor even when close() reports an error.
                     throw failure(libc, "close", e);
                 }
-                log.debug("raw UDP transport closed: {} -> {}", local, server);
+                log.debug("raw UDP transport closed: {} -> {}", Endpoints.format(local), Endpoints.format(server));
             } finally {
                 receiveLock.unlock();
             }
@@ -288,15 +333,23 @@ public final class RawUdpTransport implements DatagramTransport {
 
     @Override
     public String toString() {
-        return "RawUdpTransport[" + local + " -> " + server + (closed.get() ? ", closed" : "") + "]";
+        return "RawUdpTransport[" + Endpoints.format(local) + " -> " + Endpoints.format(server)
+                + (closed.get() ? ", closed" : "") + "]";
     }
 
-    /** Reads one packet without blocking: its length, or -1 if none is queued. */
+    /**
+     * Reads one packet without blocking, its sender into {@link #senderBuffer}: the packet's
+     * length, or -1 if none is queued.
+     */
     private int readOne() throws IOException {
         while (true) {
             try {
-                return libc.recv(fd, receiveBuffer, new NativeLong(receiveBuffer.size()), LinuxLibc.MSG_DONTWAIT)
-                        .intValue();
+                senderLength.setValue((int) senderBuffer.size());
+                int n = libc.recvfrom(fd, receiveBuffer, new NativeLong(receiveBuffer.size()), LinuxLibc.MSG_DONTWAIT,
+                        senderBuffer, senderLength).intValue();
+                // The kernel reports the full address length even when it had to cut the address short.
+                senderLength.setValue(Math.min(senderLength.getValue(), (int) senderBuffer.size()));
+                return n;
             } catch (LastErrorException e) {
                 int errno = e.getErrorCode();
                 if (errno == LinuxLibc.EAGAIN) {
@@ -392,14 +445,27 @@ public final class RawUdpTransport implements DatagramTransport {
     }
 
     /** The source address the kernel picks for datagrams to {@code server}. */
-    private static InetAddress routeSource(InetSocketAddress server) throws IOException {
-        try (DatagramChannel probe = DatagramChannel.open(StandardProtocolFamily.INET)) {
+    private static InetAddress routeSource(InetSocketAddress server, StandardProtocolFamily family)
+            throws IOException {
+        DatagramChannel probe;
+        try {
+            probe = DatagramChannel.open(family);
+        } catch (UnsupportedOperationException e) {
+            // The JVM runs with java.net.preferIPv4Stack=true, or the host has no IPv6 at all.
+            throw new IOException("this JVM cannot open " + name(family) + " sockets, needed to reach "
+                    + Endpoints.format(server), e);
+        }
+        try (probe) {
             // connect() on UDP only looks up the route; nothing is sent.
             probe.connect(server);
             return ((InetSocketAddress) probe.getLocalAddress()).getAddress();
         } catch (IOException e) {
-            throw new IOException("no route to " + server + ": " + e.getMessage(), e);
+            throw new IOException("no route to " + Endpoints.format(server) + ": " + e.getMessage(), e);
         }
+    }
+
+    private static String name(StandardProtocolFamily family) {
+        return family == StandardProtocolFamily.INET6 ? "IPv6" : "IPv4";
     }
 
     private static LinuxLibc loadLibc() throws IOException {

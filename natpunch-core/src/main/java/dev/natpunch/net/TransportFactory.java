@@ -2,6 +2,8 @@ package dev.natpunch.net;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.util.Objects;
 
 /** Opens a client's {@link DatagramTransport} to a rendezvous server. */
 @FunctionalInterface
@@ -15,9 +17,24 @@ public interface TransportFactory {
 
     /**
      * The production transport: a raw socket that sends from WireGuard's port while WireGuard
-     * keeps it. Needs root or CAP_NET_RAW, Linux only.
+     * keeps it, IPv4 or IPv6 as the server address is. Needs root or CAP_NET_RAW, Linux only.
      */
     static TransportFactory raw() {
         return RawUdpTransport::open;
+    }
+
+    /**
+     * Like {@link #raw()}, but only for servers of {@code family}: a client that keeps one transport
+     * per family (from {@link Endpoints#resolvePerFamily}) gets an {@link IOException} naming the
+     * address family mismatch instead of a transport of the other family.
+     *
+     * @param family {@code INET} or {@code INET6}
+     */
+    static TransportFactory raw(StandardProtocolFamily family) {
+        Objects.requireNonNull(family, "family");
+        if (family != StandardProtocolFamily.INET && family != StandardProtocolFamily.INET6) {
+            throw new IllegalArgumentException("address family must be INET or INET6, not " + family);
+        }
+        return (server, localPort) -> RawUdpTransport.open(server, localPort, family);
     }
 }
