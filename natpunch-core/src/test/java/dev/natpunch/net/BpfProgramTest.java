@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -105,11 +106,111 @@ class BpfProgramTest {
         return p;
     }
 
+    private static final Inet6Address SERVER6 = Ipv6RawFramingTest.addr6("2001:db8:99::1");
+    private static final Inet6Address LOCAL6 = Ipv6RawFramingTest.addr6("fd00:6::77");
+    private final BpfProgram program6 = BpfProgram.ipv6UdpFrom(SERVER6, SERVER_PORT, LOCAL_PORT);
+
+    @Test
+    void assemblesTheIpv6Program() {
+        int net = 0xFFF00000; // SKF_NET_OFF as the u32 k field holds it
+        List<BpfProgram.Insn> expected = List.of(
+                new BpfProgram.Insn(0x30, 0, 0, net),          // ldb [net+0]
+                new BpfProgram.Insn(0x54, 0, 0, 0xF0),         // and #0xf0
+                new BpfProgram.Insn(0x15, 0, 13, 0x60),        // jeq #0x60, else reject
+                new BpfProgram.Insn(0x20, 0, 0, net + 8),      // ld [net+8]
+                new BpfProgram.Insn(0x15, 0, 11, 0x20010DB8),  // jeq #2001:0db8
+                new BpfProgram.Insn(0x20, 0, 0, net + 12),
+                new BpfProgram.Insn(0x15, 0, 9, 0x00990000),  // jeq #0099:0000
+                new BpfProgram.Insn(0x20, 0, 0, net + 16),
+                new BpfProgram.Insn(0x15, 0, 7, 0),
+                new BpfProgram.Insn(0x20, 0, 0, net + 20),
+                new BpfProgram.Insn(0x15, 0, 5, 1),            // jeq #0000:0001
+                new BpfProgram.Insn(0x28, 0, 0, 0),            // ldh [0]: UDP source port
+                new BpfProgram.Insn(0x15, 0, 3, SERVER_PORT),
+                new BpfProgram.Insn(0x28, 0, 0, 2),            // ldh [2]: UDP destination port
+                new BpfProgram.Insn(0x15, 0, 1, LOCAL_PORT),
+                new BpfProgram.Insn(0x06, 0, 0, 0x40000),      // ret #262144
+                new BpfProgram.Insn(0x06, 0, 0, 0));           // ret #0
+        assertEquals(expected, program6.instructions());
+        byte[] le = program6.toBytes(ByteOrder.LITTLE_ENDIAN);
+        // ld [net+8]: code 0x0020, k 0xfff00008 little-endian.
+        assertArrayEquals(new byte[] {0x20, 0x00, 0x00, 0x00, 0x08, 0x00, (byte) 0xF0, (byte) 0xFF},
+                Arrays.copyOfRange(le, 3 * 8, 4 * 8));
+    }
+
+    @Test
+    void ipv6ProgramAcceptsTheServersAnswerAsTheRawSocketSeesIt() {
+        assertEquals(BpfProgram.ACCEPT, run6(packet6(SERVER6, SERVER_PORT, LOCAL6, LOCAL_PORT, false)));
+        // After a hop-by-hop header the kernel has pulled that too: the filter still starts at UDP.
+        assertEquals(BpfProgram.ACCEPT, run6(packet6(SERVER6, SERVER_PORT, LOCAL6, LOCAL_PORT, true)));
+    }
+
+    @Test
+    void ipv6ProgramRejectsEverythingElse() {
+        assertEquals(BpfProgram.REJECT, run6(packet6(SERVER6, SERVER_PORT + 1, LOCAL6, LOCAL_PORT, false)),
+                "other source port");
+        assertEquals(BpfProgram.REJECT, run6(packet6(SERVER6, SERVER_PORT, LOCAL6, LOCAL_PORT + 1, false)),
+                "other local port");
+        for (String other : List.of("2001:db8:99::2", "2001:db8:98::1", "2001:db9:99::1", "2001:db8:99:0:1::1")) {
+            assertEquals(BpfProgram.REJECT,
+                    run6(packet6(Ipv6RawFramingTest.addr6(other), SERVER_PORT, LOCAL6, LOCAL_PORT, false)), other);
+        }
+        assertEquals(BpfProgram.REJECT, run6(packet6(LOCAL6, LOCAL_PORT, SERVER6, SERVER_PORT, false)),
+                "our own datagram");
+        Frame f = packet6(SERVER6, SERVER_PORT, LOCAL6, LOCAL_PORT, false);
+        f.bytes()[0] = 0x45;
+        assertEquals(BpfProgram.REJECT, run6(f), "not an IPv6 network header");
+        Frame truncated = packet6(SERVER6, SERVER_PORT, LOCAL6, LOCAL_PORT, false);
+        assertEquals(BpfProgram.REJECT, run6(new Frame(Arrays.copyOf(truncated.bytes(), truncated.data() + 3),
+                truncated.data())), "truncated before the destination port");
+    }
+
+    /**
+     * The IPv4 program on an IPv6 raw socket would read the UDP header as an IP header: it must
+     * not accept the answer, which is why the IPv6 case needs its own program.
+     */
+    @Test
+    void theIpv4ProgramsOffsetsDoNotFitWhatAnIpv6RawSocketSees() {
+        Frame f = packet6(SERVER6, SERVER_PORT, LOCAL6, LOCAL_PORT, false);
+        assertEquals(BpfProgram.REJECT, Cbpf.run(program.toBytes(ByteOrder.nativeOrder()), f.bytes(), f.data(), 0));
+    }
+
+    private int run6(Frame f) {
+        return Cbpf.run(program6.toBytes(ByteOrder.nativeOrder()), f.bytes(), f.data(), 0);
+    }
+
+    /** A whole IPv6 packet and where the raw socket's data (the UDP header) starts in it. */
+    record Frame(byte[] bytes, int data) {}
+
+    private static Frame packet6(Inet6Address src, int srcPort, Inet6Address dst, int dstPort, boolean hopByHop) {
+        byte[] payload = {1, 2, 3};
+        int ext = hopByHop ? 8 : 0;
+        ByteBuffer b = ByteBuffer.allocate(40 + ext + 8 + payload.length);
+        b.putInt(0x60000000).putShort((short) (ext + 8 + payload.length)).put((byte) (hopByHop ? 0 : 17))
+                .put((byte) 64).put(src.getAddress()).put(dst.getAddress());
+        if (hopByHop) {
+            b.put((byte) 17).put((byte) 0).put(new byte[] {1, 4, 0, 0, 0, 0}); // PadN option
+        }
+        b.putShort((short) srcPort).putShort((short) dstPort).putShort((short) (8 + payload.length))
+                .putShort((short) 0x1234).put(payload);
+        return new Frame(b.array(), 40 + ext);
+    }
+
     /** A tiny classic BPF interpreter, as the kernel runs socket filters: enough for our opcodes. */
     static final class Cbpf {
         static int run(byte[] code, byte[] pkt) {
+            return run(code, pkt, 0, 0);
+        }
+
+        /**
+         * Runs over {@code frame}, whose socket-visible data starts at {@code data} and whose
+         * network header at {@code network}: loads at offset k read {@code data + k}, loads at
+         * {@code SKF_NET_OFF + k} read {@code network + k}, as the kernel's do.
+         */
+        static int run(byte[] code, byte[] frame, int data, int network) {
             ByteBuffer c = ByteBuffer.wrap(code).order(ByteOrder.nativeOrder());
-            ByteBuffer p = ByteBuffer.wrap(pkt);
+            ByteBuffer p = ByteBuffer.wrap(frame);
+            byte[] pkt = Arrays.copyOfRange(frame, data, frame.length);
             int a = 0;
             int x = 0;
             int pc = 0;
@@ -127,8 +228,15 @@ class BpfProgramTest {
                     case 0x20, 0x28, 0x30, 0x40, 0x48, 0x50 -> {
                         int size = switch (op & 0x18) { case 0x00 -> 4; case 0x08 -> 2; default -> 1; };
                         long off = (long) k + ((op & 0xE0) == 0x40 ? x : 0);
-                        if (off < 0 || off + size > pkt.length) {
+                        if (off >= BpfProgram.NET_OFF && off < BpfProgram.NET_OFF + 0x100000 && (op & 0xE0) == 0x20) {
+                            off = network + (off - BpfProgram.NET_OFF);
+                        } else if (off < 0 || off + size > pkt.length) {
                             return 0; // the kernel aborts with "drop" on an out-of-bounds load
+                        } else {
+                            off += data;
+                        }
+                        if (off < 0 || off + size > frame.length) {
+                            return 0;
                         }
                         a = size == 4 ? p.getInt((int) off)
                                 : size == 2 ? p.getShort((int) off) & 0xFFFF : p.get((int) off) & 0xFF;
@@ -137,7 +245,7 @@ class BpfProgramTest {
                         if (k < 0 || k >= pkt.length) {
                             return 0;
                         }
-                        x = 4 * (p.get(k) & 0x0F);
+                        x = 4 * (p.get(data + k) & 0x0F);
                     }
                     case 0x54 -> a &= k;
                     case 0x05 -> pc += k;

@@ -42,4 +42,25 @@ class LinuxLibcLayoutTest {
         expected[7] = 7;
         assertArrayEquals(expected, raw);
     }
+
+    @Test
+    void sockaddrIn6Layout() {
+        assumeTrue(Platform.isLinux(), "Linux structure layouts");
+        byte[] address = new byte[16];
+        address[0] = 0x20;
+        address[1] = 0x01;
+        address[15] = 7;
+        LinuxLibc.SockaddrIn6 sin6 = new LinuxLibc.SockaddrIn6(address, 0x1234, 5);
+        assertEquals(LinuxLibc.SockaddrIn6.SIZE, sin6.size());
+        java.nio.ByteBuffer raw = java.nio.ByteBuffer.wrap(sin6.getPointer().getByteArray(0, 28))
+                .order(java.nio.ByteOrder.nativeOrder());
+        assertEquals(10, raw.getShort(0));
+        assertEquals(0x12, raw.get(2));
+        assertEquals(0x34, raw.get(3));
+        assertEquals(0, raw.getInt(4));
+        byte[] atOffset = new byte[16];
+        raw.get(LinuxLibc.SockaddrIn6.ADDRESS_OFFSET, atOffset);
+        assertArrayEquals(address, atOffset);
+        assertEquals(5, raw.getInt(LinuxLibc.SockaddrIn6.SCOPE_ID_OFFSET));
+    }
 }

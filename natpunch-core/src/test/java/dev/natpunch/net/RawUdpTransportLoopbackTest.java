@@ -285,9 +285,11 @@ class RawUdpTransportLoopbackTest {
         assertThrows(IllegalArgumentException.class, () -> RawUdpTransport.open(serverAddress, 65536));
         assertThrows(IllegalArgumentException.class,
                 () -> RawUdpTransport.open(InetSocketAddress.createUnresolved("example.org", 3478), 1));
-        IOException e = assertThrows(IOException.class,
-                () -> RawUdpTransport.open(new InetSocketAddress("::1", 3478), localPort));
-        assertTrue(e.getMessage().contains("IPv6"), e.getMessage());
+        IOException e = assertThrows(IOException.class, () -> RawUdpTransport.open(
+                new InetSocketAddress("::1", 3478), localPort, StandardProtocolFamily.INET));
+        assertEquals("address family mismatch: server [::1]:3478 is IPv6, this transport is for IPv4", e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> RawUdpTransport.open(serverAddress, localPort, StandardProtocolFamily.UNIX));
         assertThrows(IllegalArgumentException.class, () -> transport.receive(ByteBuffer.allocate(1), Duration.ofMillis(-1)));
     }
 
