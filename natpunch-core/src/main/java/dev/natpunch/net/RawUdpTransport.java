@@ -410,7 +410,7 @@ public final class RawUdpTransport implements DatagramTransport {
         }
     }
 
-    private static void attachFilter(LinuxLibc libc, int fd, BpfProgram program) {
+    static void attachFilter(LinuxLibc libc, int fd, BpfProgram program) {
         byte[] code = program.toBytes(ByteOrder.nativeOrder());
         Memory insns = new Memory(code.length);
         insns.write(0, code, 0, code.length);
