@@ -335,7 +335,11 @@ class RawUdp6TransportLoopbackTest {
 
     /** The length of the next datagram on {@code fd} within {@code millis}, or -1. */
     static int recvWithin(LinuxLibc libc, int fd, int millis) {
-        Memory buffer = new Memory(1 << 16);
+        return recvWithin(libc, fd, millis, new Memory(1 << 16));
+    }
+
+    /** Like {@link #recvWithin(LinuxLibc, int, int)}, the datagram left in {@code buffer}. */
+    static int recvWithin(LinuxLibc libc, int fd, int millis, Memory buffer) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (System.nanoTime() < deadline) {
             try {

@@ -201,7 +201,7 @@ class RawUdpTransportNetnsTest {
         assertTrue(e.getMessage().startsWith("no route to 203.0.113.5:3478: "), e.getMessage());
     }
 
-    private static void ip(String... args) throws IOException, InterruptedException {
+    static void ip(String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add("ip");
         command.addAll(List.of(args));

@@ -3,8 +3,12 @@ package dev.natpunch.net;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import com.sun.jna.Structure;
 
-/** libc calls only tests make: entering network namespaces and dropping capabilities per thread. */
+/**
+ * libc calls only tests make: entering network namespaces, dropping capabilities per thread, and
+ * binding the raw sockets tests use to forge packets.
+ */
 interface TestLibc extends Library {
 
     TestLibc INSTANCE = Native.load("c", TestLibc.class);
@@ -22,6 +26,8 @@ interface TestLibc extends Library {
     int close(int fd) throws LastErrorException;
 
     int setns(int fd, int nstype) throws LastErrorException;
+
+    int bind(int fd, Structure address, int addressLength) throws LastErrorException;
 
     /** header: {version, pid}; data: three {effective, permitted, inheritable} words, low then high. */
     int capget(int[] header, int[] data) throws LastErrorException;
