@@ -227,9 +227,8 @@ final class UdpRendezvousServer implements RendezvousServer {
         log.info("Rendezvous server on UDP {} stopped", text(localAddress));
     }
 
-    /** "0.0.0.0:12345" or "[::]:12345", without InetSocketAddress's leading slash. */
+    /** "0.0.0.0:12345" or "[::]:12345" (not "[0:0:0:0:0:0:0:0]:12345"), without a leading slash. */
     static String text(InetSocketAddress a) {
-        String host = a.getAddress().getHostAddress();
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        return dev.natpunch.net.Endpoints.format(a);
     }
 }

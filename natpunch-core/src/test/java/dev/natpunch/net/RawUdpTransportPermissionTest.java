@@ -18,4 +18,13 @@ class RawUdpTransportPermissionTest {
         assertEquals("raw sockets need root or CAP_NET_RAW: run as root or `setcap cap_net_raw+ep` on the "
                 + "java binary (Operation not permitted)", e.getMessage());
     }
+
+    @Test
+    void withoutCapNetRawTheIpv6MessageIsTheSame() throws Exception {
+        assumeTrue(Privileges.isRoot(), "needs root to drop CAP_NET_RAW from a thread; not running as root");
+        IOException e = Privileges.withoutNetRaw(() -> assertThrows(IOException.class,
+                () -> RawUdpTransport.open(new InetSocketAddress("::1", 9), 9)));
+        assertEquals("raw sockets need root or CAP_NET_RAW: run as root or `setcap cap_net_raw+ep` on the "
+                + "java binary (Operation not permitted)", e.getMessage());
+    }
 }
