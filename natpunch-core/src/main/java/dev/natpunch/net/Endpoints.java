@@ -13,9 +13,15 @@ import java.util.Objects;
 
 /**
  * Address-family helpers for rendezvous endpoints: splitting a server name into one address per
- * family (a client can then open one raw transport per family, see
- * {@link TransportFactory#raw(StandardProtocolFamily)}) and printing endpoints the way people
- * write them.
+ * family and printing endpoints the way people write them. A client that wants the server's view
+ * of both its IPv4 and its IPv6 side opens one transport per family:
+ *
+ * <pre>{@code
+ * for (var e : Endpoints.resolvePerFamily("rendezvous.example.org", 3478).entrySet()) {
+ *     DatagramTransport t = TransportFactory.raw(e.getKey()).open(e.getValue(), wgListenPort);
+ *     ...
+ * }
+ * }</pre>
  */
 public final class Endpoints {
 
@@ -25,6 +31,20 @@ public final class Endpoints {
     public static StandardProtocolFamily family(InetAddress address) {
         Objects.requireNonNull(address, "address");
         return address instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
+    }
+
+    /** Whether {@code address} is an IPv4 address in IPv6 clothing ({@code ::ffff:a.b.c.d}). */
+    static boolean isIpv4Mapped(InetAddress address) {
+        if (!(address instanceof Inet6Address)) {
+            return false;
+        }
+        byte[] b = address.getAddress();
+        for (int i = 0; i < 10; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return b[10] == (byte) 0xFF && b[11] == (byte) 0xFF;
     }
 
     /**
@@ -68,6 +88,10 @@ public final class Endpoints {
             return address.getHostAddress();
         }
         byte[] b = v6.getAddress();
+        if (isIpv4Mapped(v6)) {
+            // RFC 5952 5: the mapped IPv4 address in dotted form.
+            return "::ffff:" + (b[12] & 0xFF) + "." + (b[13] & 0xFF) + "." + (b[14] & 0xFF) + "." + (b[15] & 0xFF);
+        }
         int[] groups = new int[8];
         for (int i = 0; i < 8; i++) {
             groups[i] = ((b[2 * i] & 0xFF) << 8) | (b[2 * i + 1] & 0xFF);

@@ -128,6 +128,13 @@ public final class RawUdpTransport implements DatagramTransport {
             throw new IllegalArgumentException("address family must be INET or INET6, not " + family);
         }
         InetAddress serverAddress = server.getAddress();
+        if (Endpoints.isIpv4Mapped(serverAddress)) {
+            // A raw IPv6 socket would send it as IPv6 to a prefix nothing routes.
+            byte[] b = serverAddress.getAddress();
+            throw new IOException("server " + Endpoints.format(server) + " is an IPv4-mapped IPv6 address: give its "
+                    + "IPv4 address " + (b[12] & 0xFF) + "." + (b[13] & 0xFF) + "." + (b[14] & 0xFF) + "."
+                    + (b[15] & 0xFF) + " instead");
+        }
         if (Endpoints.family(serverAddress) != family) {
             throw new IOException("address family mismatch: server " + Endpoints.format(server) + " is "
                     + name(Endpoints.family(serverAddress)) + ", this transport is for " + name(family));

@@ -30,6 +30,13 @@ class EndpointsTest {
         assertEquals("2001:db8:0:1:1:1:1:1", Endpoints.format(InetAddress.getByName("2001:db8:0:1:1:1:1:1")));
         assertEquals("1::", Endpoints.format(InetAddress.getByName("1:0:0:0:0:0:0:0")));
         assertEquals("fd00:abcd:ef::ff", Endpoints.format(InetAddress.getByName("FD00:ABCD:00EF:0:0:0:0:00FF")));
+        byte[] mapped = InetAddress.getByName("::ffff:192.0.2.1").getAddress(); // Java hands back 4 bytes
+        byte[] v6 = new byte[16];
+        v6[10] = (byte) 0xFF;
+        v6[11] = (byte) 0xFF;
+        System.arraycopy(mapped, 0, v6, 12, 4);
+        assertEquals("::ffff:192.0.2.1", Endpoints.format(Inet6Address.getByAddress(null, v6, -1)));
+        assertEquals("::ffff:1:0:1", Endpoints.format(InetAddress.getByName("0:0:0:0:ffff:1:0:1")));
         assertEquals("fe80::1%3", Endpoints.format(
                 Inet6Address.getByAddress(null, InetAddress.getByName("fe80::1").getAddress(), 3)));
     }

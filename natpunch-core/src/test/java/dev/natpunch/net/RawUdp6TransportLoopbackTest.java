@@ -223,6 +223,19 @@ class RawUdp6TransportLoopbackTest {
     }
 
     @Test
+    void anIpv4MappedServerAddressIsRefusedWithTheIpv4Address() throws Exception {
+        byte[] mapped = new byte[16];
+        mapped[10] = (byte) 0xFF;
+        mapped[11] = (byte) 0xFF;
+        mapped[12] = 127;
+        mapped[15] = 1;
+        InetSocketAddress server = new InetSocketAddress(java.net.Inet6Address.getByAddress(null, mapped, -1), 3478);
+        IOException e = assertThrows(IOException.class, () -> RawUdpTransport.open(server, localPort));
+        assertEquals("server [::ffff:127.0.0.1]:3478 is an IPv4-mapped IPv6 address: give its IPv4 address 127.0.0.1 instead",
+                e.getMessage());
+    }
+
+    @Test
     void trafficQueuedBeforeTheFilterIsDrained() throws Exception {
         AtomicBoolean flooding = new AtomicBoolean(true);
         Thread flood = new Thread(() -> {

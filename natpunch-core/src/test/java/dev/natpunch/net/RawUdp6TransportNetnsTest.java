@@ -40,8 +40,8 @@ import org.junit.jupiter.api.Test;
  * address is what the UDP checksum must cover. A plain UDP socket holds the WireGuard port.
  *
  * <pre>
- *   v6-c: v6-vc fd00:6::1/64, fd00:6::77/64; 2001:db8:99::/48 via fd00:6::2 src fd00:6::77
- *   v6-s: v6-vs fd00:6::2/64, 2001:db8:99::1/128 (the server), 2001:db8:99::2/128
+ *   v6-c: v6-vc fd00:6::1/64, fd00:6::77/64, fe80::1/64; 2001:db8:99::/48 via fd00:6::2 src fd00:6::77
+ *   v6-s: v6-vs fd00:6::2/64, 2001:db8:99::1/128 (the server), 2001:db8:99::2/128, fe80::2/64
  * </pre>
  */
 class RawUdp6TransportNetnsTest {
@@ -76,6 +76,8 @@ class RawUdp6TransportNetnsTest {
             ip("-n", SERVER_NS, "addr", "add", "fd00:6::2/64", "dev", "v6-vs", "nodad");
             ip("-n", SERVER_NS, "addr", "add", "2001:db8:99::1/128", "dev", "v6-vs", "nodad");
             ip("-n", SERVER_NS, "addr", "add", "2001:db8:99::2/128", "dev", "v6-vs", "nodad");
+            ip("-n", CLIENT_NS, "addr", "add", "fe80::1/64", "dev", "v6-vc", "nodad");
+            ip("-n", SERVER_NS, "addr", "add", "fe80::2/64", "dev", "v6-vs", "nodad");
             for (String ns : List.of(CLIENT_NS, SERVER_NS)) {
                 ip("-n", ns, "link", "set", "lo", "up");
             }
@@ -292,6 +294,38 @@ class RawUdp6TransportNetnsTest {
         assertEquals(large.length, transport.receive(dst, WAIT));
         assertArrayEquals(large, Arrays.copyOf(dst.array(), dst.position()));
         assertEquals(0, transport.droppedAfterFilter());
+    }
+
+    /** A server on the link-local address needs its scope (the interface) to send and to match answers. */
+    @Test
+    void aLinkLocalServerWorksThroughItsScope() throws Exception {
+        Inet6Address serverLinkLocal = Inet6Address.getByAddress(null,
+                Ipv6RawFramingTest.addr6("fe80::2").getAddress(), ifindex(SERVER_NS, "v6-vs"));
+        Inet6Address serverSeenFromClient = Inet6Address.getByAddress(null,
+                Ipv6RawFramingTest.addr6("fe80::2").getAddress(), ifindex(CLIENT_NS, "v6-vc"));
+        try (DatagramChannel linkServer = Privileges.inNamespace(SERVER_NS, () -> DatagramChannel
+                     .open(StandardProtocolFamily.INET6).bind(new InetSocketAddress(serverLinkLocal, 3478)));
+             RawUdpTransport t = Privileges.inNamespace(CLIENT_NS,
+                     () -> RawUdpTransport.open(new InetSocketAddress(serverSeenFromClient, 3478), WG_PORT))) {
+            assertTrue(t.localAddress().getAddress().isLinkLocalAddress(), t.localAddress().toString());
+            t.send(utf8("over the link"));
+            RawUdpTransportLoopbackTest.Received r = receivePlain(linkServer);
+            assertEquals("over the link", r.text());
+            assertEquals(WG_PORT, r.from().getPort());
+            assertTrue(r.from().getAddress().isLinkLocalAddress(), r.from().toString());
+            linkServer.send(utf8("link answer"), r.from());
+            ByteBuffer dst = ByteBuffer.allocate(64);
+            assertEquals(11, t.receive(dst, WAIT));
+            assertEquals("link answer", new String(dst.array(), 0, 11, StandardCharsets.UTF_8));
+            assertEquals(0, t.droppedAfterFilter());
+        }
+    }
+
+    private static int ifindex(String namespace, String device) throws Exception {
+        Process p = new ProcessBuilder("ip", "-n", namespace, "-o", "link", "show", device).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        return Integer.parseInt(out.substring(0, out.indexOf(':')).trim());
     }
 
     @Test
