@@ -235,6 +235,27 @@ class RawUdp6TransportLoopbackTest {
                 e.getMessage());
     }
 
+    /**
+     * A closed server port answers with ICMPv6 port unreachable. Linux does not report that on an
+     * unconnected raw socket without IPV6_RECVERR (and if it did, the errno would be skipped as an
+     * ICMP report); either way the wait and the transport must go on.
+     */
+    @Test
+    void anIcmpErrorFromAClosedPortIsNotFatal() throws Exception {
+        int closedPort;
+        try (DatagramChannel probe = DatagramChannel.open(StandardProtocolFamily.INET6)
+                .bind(new InetSocketAddress(LOOPBACK6, 0))) {
+            closedPort = ((InetSocketAddress) probe.getLocalAddress()).getPort();
+        }
+        try (RawUdpTransport toClosed = RawUdpTransport.open(new InetSocketAddress(LOOPBACK6, closedPort), localPort)) {
+            toClosed.send(utf8("anyone there?"));
+            long start = System.nanoTime();
+            assertEquals(-1, toClosed.receive(ByteBuffer.allocate(64), Duration.ofMillis(300)));
+            assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(300));
+            toClosed.send(utf8("still usable"));
+        }
+    }
+
     @Test
     void trafficQueuedBeforeTheFilterIsDrained() throws Exception {
         AtomicBoolean flooding = new AtomicBoolean(true);
