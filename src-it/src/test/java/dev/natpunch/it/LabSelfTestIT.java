@@ -8,11 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.natpunch.it.lab.BackgroundProcess;
 import dev.natpunch.it.lab.Host;
+import dev.natpunch.it.lab.IpStack;
+import dev.natpunch.it.lab.Ipv6Lan;
 import dev.natpunch.it.lab.Lab;
 import dev.natpunch.it.lab.LabException;
 import dev.natpunch.it.lab.NatKind;
+import dev.natpunch.it.lab.Node;
 import dev.natpunch.it.lab.Router;
 import dev.natpunch.it.lab.WgNode;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +27,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Proves the lab itself behaves as documented, independently of natpunch: the three NAT kinds
- * map as RFC 4787 describes them, two WireGuard peers behind NATs with pre-written endpoints
- * connect, and nothing outlives the lab.
+ * map as RFC 4787 describes them, IPv6 is routed through stateful firewalls, IPv6-only nodes have
+ * no IPv4, two WireGuard peers behind NATs or firewalls with pre-written endpoints connect, and
+ * nothing outlives the lab.
  */
 class LabSelfTestIT {
     private static final int ECHO_PORT = 7000;
@@ -143,6 +148,98 @@ class LabSelfTestIT {
             assertThrows(LabException.class, () -> lab.udpProbe(a, PRIVATE_PORT, e));
             lab.setLoss(router, 0);
             assertEquals(router.publicAddress(), lab.udpProbe(a, PRIVATE_PORT, e).get(0).getAddress());
+        }
+    }
+
+    /**
+     * A home router's IPv6: a LAN host keeps its own address and port (no NAT) and the internet
+     * reaches it only with replies to a flow it started, from exactly the address and port it
+     * sent to; an open router lets everything in. The same host's IPv4 is still NATed.
+     */
+    @Test
+    void ipv6IsRoutedWithoutNatThroughAStatefulFirewall() {
+        try (Lab lab = Lab.create()) {
+            Host echo1 = lab.addPublicHost("echo1");
+            Host echo2 = lab.addPublicHost("echo2");
+            Router firewalled = lab.router("rfw").ipv6(Ipv6Lan.FIREWALLED).add();
+            Router open = lab.router("ropen").ipv6(Ipv6Lan.OPEN).add();
+            Host a = lab.addHost(firewalled, "a");
+            Host b = lab.addHost(open, "b");
+            assertTrue(echo1.address4().isPresent() && echo1.address6().isPresent(), "public hosts are dual-stack");
+            InetAddress a6 = a.address6().orElseThrow();
+            InetAddress b6 = b.address6().orElseThrow();
+            assertTrue(firewalled.lanPrefix6().orElseThrow().startsWith("fd64:" + lab.id() + ":"), firewalled.lanPrefix6().get());
+            InetSocketAddress atA = new InetSocketAddress(a6, PRIVATE_PORT);
+            InetSocketAddress e1 = new InetSocketAddress(echo1.address6().orElseThrow(), ECHO_PORT);
+
+            assertTrue(lab.canPing(a, echo1.address6().orElseThrow()), "out: allowed");
+            assertFalse(lab.canPing(echo1, a6), "in: unsolicited, dropped");
+            assertTrue(lab.canPing(echo1, b6), "in: the open router forwards it");
+
+            BackgroundProcess echoOnA = lab.startUdpEcho(a, PRIVATE_PORT);
+            assertThrows(LabException.class, () -> lab.udpProbe(echo1, ECHO_PORT, atA), "blocked before a sent anything");
+            echoOnA.close();
+            BackgroundProcess echoOnE1 = lab.startUdpEcho(echo1, ECHO_PORT);
+            assertEquals(atA, lab.udpProbe(a, PRIVATE_PORT, e1).get(0), "a's own address and port: no NAT");
+            echoOnE1.close();
+            lab.startUdpEcho(a, PRIVATE_PORT);
+            assertEquals(e1, lab.udpProbe(echo1, ECHO_PORT, atA).get(0), "the reply direction of a's flow gets in");
+            assertThrows(LabException.class, () -> lab.udpProbe(echo2, ECHO_PORT, atA), "other address filtered");
+            assertThrows(LabException.class, () -> lab.udpProbe(echo1, ECHO_PORT + 1, atA), "other port filtered");
+
+            lab.startUdpEcho(b, PRIVATE_PORT);
+            InetSocketAddress e2 = new InetSocketAddress(echo2.address6().orElseThrow(), ECHO_PORT);
+            assertEquals(e2, lab.udpProbe(echo2, ECHO_PORT, new InetSocketAddress(b6, PRIVATE_PORT)).get(0),
+                    "the open LAN takes unsolicited UDP");
+
+            lab.startUdpEcho(echo2, ECHO_PORT + 1);
+            InetSocketAddress e2v4 = new InetSocketAddress(echo2.address4().orElseThrow(), ECHO_PORT + 1);
+            assertEquals(new InetSocketAddress(firewalled.publicAddress(), PRIVATE_PORT + 1),
+                    lab.udpProbe(a, PRIVATE_PORT + 1, e2v4).get(0), "IPv4 of the same host is NATed");
+        }
+    }
+
+    /**
+     * IPv6-only hosts and routers have no IPv4 address or route, reach everything over IPv6, and
+     * two WireGuard peers behind two firewalled routers (one IPv6-only) connect over IPv6 with
+     * pre-written endpoints: each side's first handshake opens its own firewall for the other's.
+     */
+    @Test
+    void ipv6OnlyHostsAndRoutersAndWireGuardOverIpv6() {
+        try (Lab lab = Lab.create()) {
+            Host p6 = lab.addPublicHost("p6", IpStack.IPV6_ONLY);
+            Host dual = lab.addPublicHost("dual");
+            Router r6 = lab.router("r6").ipv6Only().add();
+            Router rd = lab.router("rd").ipv6(Ipv6Lan.FIREWALLED).add();
+            Host c = lab.addHost(r6, "c");
+            Host d = lab.addHost(rd, "d");
+            assertEquals(IpStack.IPV6_ONLY, r6.stack());
+            assertEquals(Ipv6Lan.FIREWALLED, r6.ipv6Lan());
+            assertThrows(IllegalStateException.class, r6::publicAddress);
+            assertThrows(IllegalStateException.class, r6::natKind);
+            assertTrue(c.address4().isEmpty() && p6.address4().isEmpty());
+            for (Node n : List.of(p6, r6, c)) {
+                assertEquals("", lab.exec(n, "ip", "-4", "-o", "addr", "show", "scope", "global").stdout(), n + " has IPv4");
+                assertEquals("", lab.exec(n, "ip", "-4", "route", "show").stdout(), n + " has IPv4 routes");
+            }
+            assertFalse(lab.canPing(c, dual.address4().orElseThrow()), "no IPv4");
+            assertTrue(lab.canPing(c, p6.address6().orElseThrow()));
+            assertTrue(lab.canPing(c, dual.address6().orElseThrow()));
+            assertTrue(lab.canPing(p6, dual.address6().orElseThrow()));
+            lab.startUdpEcho(p6, ECHO_PORT);
+            assertEquals(new InetSocketAddress(c.address6().orElseThrow(), PRIVATE_PORT),
+                    lab.udpProbe(c, PRIVATE_PORT, new InetSocketAddress(p6.address6().orElseThrow(), ECHO_PORT)).get(0));
+
+            WgNode wc = lab.addWireGuard(c, 51820);
+            WgNode wd = lab.addWireGuard(d, 51820);
+            wc.addPeer(wd, wd.endpoint6().orElseThrow(), 25);
+            wd.addPeer(wc, wc.endpoint6().orElseThrow(), 25);
+            assertTrue(wc.waitForHandshake(wd, Duration.ofSeconds(30)), () -> "no handshake:\n" + wc.show() + "\n" + wd.show());
+            assertTrue(wd.waitForHandshake(wc, Duration.ofSeconds(5)));
+            assertTrue(wc.ping(wd.tunnelAddress()), "c pings d through the tunnel");
+            assertTrue(wd.ping(wc.tunnelAddress()), "d pings c through the tunnel");
+            assertEquals(wd.endpoint6().orElseThrow(), wc.endpoint(wd).orElseThrow());
+            assertEquals(wc.endpoint6().orElseThrow(), wd.endpoint(wc).orElseThrow());
         }
     }
 

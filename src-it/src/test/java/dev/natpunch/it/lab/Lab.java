@@ -35,29 +35,36 @@ import org.junit.jupiter.api.Assumptions;
  * WireGuard, for integration tests.
  *
  * <pre>
- *                 namespace npl-ID-inet: bridge br0, no address (the "internet", 198.18.0.0/24)
+ *          namespace npl-ID-inet: bridge br0, no address (the "internet", 198.18.0.0/24 and fd18:ID::/64)
  *          +-----------------+------------------------+
  *          |                 |                        |
- *   public host          public host           router (wan 198.18.0.X, NAT, ip_forward=1)
- *   eth0 198.18.0.A      eth0 198.18.0.B       lan bridge 100.64.N.1/24
- *                                                  |               |
+ *   public host          public host           router (wan 198.18.0.X and fd18:ID::X, NAT for IPv4)
+ *   eth0 198.18.0.A      eth0 fd18:ID::B       lan bridge 100.64.N.1/24 [fd64:ID:N::1/64]
+ *        fd18:ID::A      (IPv6-only)               |               |
  *                                             LAN host        LAN host
  *                                             eth0 100.64.N.2  eth0 100.64.N.3 (default via .1)
+ *                                             [fd64:ID:N::2]   [fd64:ID:N::3]  (default via ::1)
  * </pre>
  *
  * Routers drop unsolicited packets arriving on {@code wan} (conntrack state neither established
- * nor related), source-NAT what leaves it according to their {@link NatKind}, filter replies by
- * address and port (Linux conntrack) and hairpin only if asked to. Loss is simulated with
- * nftables ({@link #setLoss(Node, int)}) because this kernel has no sch_netem.
+ * nor related), source-NAT IPv4 that leaves it according to their {@link NatKind}, filter replies
+ * by address and port (Linux conntrack) and hairpin only if asked to. IPv6 is routed without
+ * translation: a router given a LAN prefix ({@link RouterBuilder#ipv6(Ipv6Lan)}) gets a route to
+ * it in every namespace on the internet, and lets in only replies ({@link Ipv6Lan#FIREWALLED}) or
+ * everything ({@link Ipv6Lan#OPEN}). Hosts and routers can be IPv6-only ({@link IpStack}). Loss
+ * is simulated with nftables ({@link #setLoss(Node, int)}) because this kernel has no sch_netem.
  *
  * <p>Every namespace is named {@code npl-ID-NAME}, where ID is four random hex digits per lab, and
  * every WireGuard interface {@code nplIDwK}, because wireguard-go's UAPI sockets live in the
- * filesystem-global /var/run/wireguard. The root namespace is never changed. Creating a lab first
+ * filesystem-global /var/run/wireguard; the IPv6 prefixes contain ID too, so that concurrent labs
+ * never share an address. The root namespace is never changed. Creating a lab first
  * removes what crashed labs left behind (namespaces, their processes, UAPI sockets); {@link
  * #close()} tears down everything this lab made, in reverse order, even after partial failures.
  * Commands run through {@code ip netns exec}; processes the JVM cannot enter a namespace, so
- * UDP probes and echoes run as small separate JVMs ({@link UdpEcho}). Public addresses are handed out from 198.18.0.2 upwards in creation order; router N (from 1)
- * gets LAN 100.64.N.0/24 and its hosts get .2, .3, ...
+ * UDP probes and echoes run as small separate JVMs ({@link UdpEcho}). Public addresses are handed
+ * out from 198.18.0.2 and fd18:ID::2 upwards in creation order (an IPv6-only node uses up its
+ * IPv4 number too); router N (from 1) gets LANs 100.64.N.0/24 and fd64:ID:N::/64 and its hosts
+ * get .2, .3, ... and ::2, ::3, ...
  */
 public final class Lab implements AutoCloseable {
     /** Namespace and interface prefix owned by this fixture. */
@@ -81,6 +88,11 @@ public final class Lab implements AutoCloseable {
     private final Map<String, Node> nodes = new LinkedHashMap<>();
     private final Map<Router, Integer> lanHostCount = new LinkedHashMap<>();
     private final Map<Router, Integer> natSeeds = new LinkedHashMap<>();
+    /** Namespace -> its interface on the internet, which gets a route to every routed IPv6 LAN. */
+    private final Map<String, String> internetInterfaces = new LinkedHashMap<>();
+    /** Routed IPv6 LAN prefix -> the router's address on the internet. */
+    private final Map<String, InetAddress> lanRoutes6 = new LinkedHashMap<>();
+    private final Map<String, Uplink> uplinks = new LinkedHashMap<>();
     private int nextPublicOctet = 2;
     private int nextRouterIndex = 1;
     private int nextPort = 0;
@@ -136,24 +148,37 @@ public final class Lab implements AutoCloseable {
 
     // ---------------------------------------------------------------- topology
 
-    /** A host on the internet with the next free public address. */
-    public synchronized Host addPublicHost(String name) {
+    /** A dual-stack host on the internet with the next free public addresses. */
+    public Host addPublicHost(String name) {
+        return addPublicHost(name, IpStack.DUAL_STACK);
+    }
+
+    /** A host on the internet with the next free public address of each family of {@code stack}. */
+    public synchronized Host addPublicHost(String name, IpStack stack) {
         String ns = claimName(name);
-        InetAddress address = nextPublicAddress();
+        int octet = nextPublicOctet();
         addNamespace(ns);
         String port = "p" + nextPort++;
         ip("-n", internetNamespace, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns);
         ip("-n", internetNamespace, "link", "set", port, "master", "br0", "up");
-        ip("-n", ns, "addr", "add", address.getHostAddress() + "/24", "dev", "eth0");
+        uplinks.put(ns, new Uplink(internetNamespace, port));
+        InetAddress v4 = stack.hasIpv4() ? publicAddress4(octet) : null;
+        InetAddress v6 = stack.hasIpv6() ? publicAddress6(octet) : null;
+        if (v4 != null) {
+            ip("-n", ns, "addr", "add", v4.getHostAddress() + "/24", "dev", "eth0");
+        }
         ip("-n", ns, "link", "set", "eth0", "up");
-        Host host = new Host(name, ns, address, null);
+        if (v6 != null) {
+            attachToInternet6(ns, "eth0", v6);
+        }
+        Host host = new Host(name, ns, v4, v6, null);
         nodes.put(name, host);
         return host;
     }
 
-    /** A NAT router on the internet with the next free public address and the next LAN. */
+    /** A dual-stack NAT router without IPv6 on its LAN, with the next free public addresses and the next LAN. */
     public Router addRouter(String name, NatKind kind) {
-        return addRouter(name, kind, false);
+        return router(name).nat(kind).add();
     }
 
     /**
@@ -162,9 +187,73 @@ public final class Lab implements AutoCloseable {
      * through {@code wan}) is sent to that host with the sender's own public mapping as source,
      * as RFC 4787 REQ-9 asks. Without it, such packets die at the router, as on stock Linux.
      */
-    public synchronized Router addRouter(String name, NatKind kind, boolean hairpin) {
+    public Router addRouter(String name, NatKind kind, boolean hairpin) {
+        return router(name).nat(kind).hairpin(hairpin).add();
+    }
+
+    /** Starts describing a router; {@link RouterBuilder#add()} creates it. */
+    public RouterBuilder router(String name) {
+        return new RouterBuilder(name);
+    }
+
+    /**
+     * The options of a new router. By default: dual-stack {@code wan}, an IPv4-only LAN behind a
+     * {@link NatKind#EIM_PORT_PRESERVING} NAT, no hairpinning.
+     */
+    public final class RouterBuilder {
+        private final String name;
+        private NatKind kind = NatKind.EIM_PORT_PRESERVING;
+        private boolean hairpin;
+        private Ipv6Lan ipv6Lan = Ipv6Lan.NONE;
+        private boolean ipv6Only;
+
+        private RouterBuilder(String name) {
+            this.name = name;
+        }
+
+        /** How the IPv4 NAT maps (meaningless on an IPv6-only router). */
+        public RouterBuilder nat(NatKind kind) {
+            this.kind = java.util.Objects.requireNonNull(kind, "kind");
+            return this;
+        }
+
+        /** IPv4 hairpinning, see {@link Lab#addRouter(String, NatKind, boolean)}. */
+        public RouterBuilder hairpin(boolean hairpin) {
+            this.hairpin = hairpin;
+            return this;
+        }
+
+        /** Gives the LAN a routed IPv6 prefix, filtered as {@code mode} says. */
+        public RouterBuilder ipv6(Ipv6Lan mode) {
+            this.ipv6Lan = java.util.Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /**
+         * No IPv4 at all, neither on {@code wan} nor on the LAN, so no NAT; the LAN is IPv6
+         * {@link Ipv6Lan#FIREWALLED} unless {@link #ipv6(Ipv6Lan)} says {@link Ipv6Lan#OPEN}.
+         */
+        public RouterBuilder ipv6Only() {
+            this.ipv6Only = true;
+            return this;
+        }
+
+        /** Creates the router and its LAN. */
+        public Router add() {
+            if (ipv6Only && ipv6Lan == Ipv6Lan.NONE) {
+                ipv6Lan = Ipv6Lan.FIREWALLED;
+            }
+            if (ipv6Only && hairpin) {
+                throw new IllegalArgumentException("hairpinning is an IPv4 NAT feature; " + name + " is IPv6-only");
+            }
+            return createRouter(name, ipv6Only ? null : kind, hairpin,
+                    ipv6Only ? IpStack.IPV6_ONLY : IpStack.DUAL_STACK, ipv6Lan);
+        }
+    }
+
+    private synchronized Router createRouter(String name, NatKind kind, boolean hairpin, IpStack stack, Ipv6Lan ipv6Lan) {
         String ns = claimName(name);
-        InetAddress address = nextPublicAddress();
+        int octet = nextPublicOctet();
         int lan = nextRouterIndex++;
         if (lan > 254) {
             throw new LabException("out of LANs");
@@ -173,42 +262,107 @@ public final class Lab implements AutoCloseable {
         String port = "p" + nextPort++;
         ip("-n", internetNamespace, "link", "add", port, "type", "veth", "peer", "name", "wan", "netns", ns);
         ip("-n", internetNamespace, "link", "set", port, "master", "br0", "up");
-        ip("-n", ns, "addr", "add", address.getHostAddress() + "/24", "dev", "wan");
+        uplinks.put(ns, new Uplink(internetNamespace, port));
+        InetAddress v4 = stack.hasIpv4() ? publicAddress4(octet) : null;
+        InetAddress v6 = publicAddress6(octet);
+        if (v4 != null) {
+            ip("-n", ns, "addr", "add", v4.getHostAddress() + "/24", "dev", "wan");
+        }
         ip("-n", ns, "link", "set", "wan", "up");
         ip("-n", ns, "link", "add", "lan", "type", "bridge");
-        ip("-n", ns, "addr", "add", "100.64." + lan + ".1/24", "dev", "lan");
+        if (v4 != null) {
+            ip("-n", ns, "addr", "add", "100.64." + lan + ".1/24", "dev", "lan");
+        }
         ip("-n", ns, "link", "set", "lan", "up");
-        run(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-        Router router = new Router(name, ns, address, lan, kind, hairpin);
+        String prefix6 = ipv6Lan == Ipv6Lan.NONE ? null : lanPrefix6(lan);
+        Router router = new Router(name, ns, v4, v6, lan, kind, hairpin, stack, ipv6Lan,
+                prefix6 == null ? null : prefix6 + "/64");
         nodes.put(name, router);
         lanHostCount.put(router, 0);
         natSeeds.put(router, RANDOM.nextInt() & 0x7fffffff);
-        runWithInput(ns, natRuleset(router, kind, true), "nft", "-f", "-");
-        if (hairpin) {
-            runWithInput(ns, hairpinRuleset(router), "nft", "-f", "-");
+        if (v4 != null) {
+            run(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+            runWithInput(ns, natRuleset(router, kind, true), "nft", "-f", "-");
+            if (hairpin) {
+                runWithInput(ns, hairpinRuleset(router), "nft", "-f", "-");
+            }
+        }
+        runWithInput(ns, firewall6Ruleset(ipv6Lan), "nft", "-f", "-");
+        attachToInternet6(ns, "wan", v6);
+        if (prefix6 != null) {
+            run(ns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+            ip("-n", ns, "-6", "addr", "add", prefix6 + "1/64", "dev", "lan", "nodad");
+            String route = prefix6 + "/64";
+            for (Map.Entry<String, String> e : internetInterfaces.entrySet()) {
+                if (!e.getKey().equals(ns)) {
+                    ip("-n", e.getKey(), "-6", "route", "add", route, "via", v6.getHostAddress(), "dev", e.getValue());
+                }
+            }
+            lanRoutes6.put(route, v6);
         }
         return router;
     }
 
-    /** A host on {@code router}'s LAN with the next free private address, routed through it. */
+    /** A host on {@code router}'s LAN with the next free addresses of the LAN, routed through it. */
     public synchronized Host addHost(Router router, String name) {
+        String ns = claimName(name);
+        addNamespace(ns);
+        LanAddresses a = plugIntoLan(ns, router);
+        Host host = new Host(name, ns, a.v4(), a.v6(), router);
+        nodes.put(name, host);
+        return host;
+    }
+
+    /**
+     * Connects namespace {@code ns} (with no {@code eth0} yet) to {@code router}'s LAN: the next
+     * free addresses of each family the LAN has, default routes through the router.
+     */
+    private LanAddresses plugIntoLan(String ns, Router router) {
         int count = lanHostCount.get(router) + 1;
         if (count > 253) {
             throw new LabException("LAN of " + router + " is full");
         }
-        String ns = claimName(name);
-        InetAddress address = parse("100.64." + router.lanIndex() + "." + (count + 1));
-        addNamespace(ns);
         lanHostCount.put(router, count);
+        int lan = router.lanIndex();
+        InetAddress v4 = router.stack().hasIpv4() ? parse("100.64." + lan + "." + (count + 1)) : null;
+        InetAddress v6 = router.ipv6Lan() == Ipv6Lan.NONE ? null : parse(lanPrefix6(lan) + (count + 1));
         String port = "h" + nextPort++;
         ip("-n", router.namespace(), "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns);
         ip("-n", router.namespace(), "link", "set", port, "master", "lan", "up");
-        ip("-n", ns, "addr", "add", address.getHostAddress() + "/24", "dev", "eth0");
+        if (v4 != null) {
+            ip("-n", ns, "addr", "add", v4.getHostAddress() + "/24", "dev", "eth0");
+        }
+        if (v6 != null) {
+            ip("-n", ns, "-6", "addr", "add", v6.getHostAddress() + "/64", "dev", "eth0", "nodad");
+        }
         ip("-n", ns, "link", "set", "eth0", "up");
-        ip("-n", ns, "route", "add", "default", "via", "100.64." + router.lanIndex() + ".1");
-        Host host = new Host(name, ns, address, router);
-        nodes.put(name, host);
-        return host;
+        if (v4 != null) {
+            ip("-n", ns, "route", "add", "default", "via", "100.64." + lan + ".1");
+        }
+        if (v6 != null) {
+            ip("-n", ns, "-6", "route", "add", "default", "via", lanPrefix6(lan) + "1", "dev", "eth0");
+        }
+        uplinks.put(ns, new Uplink(router.namespace(), port));
+        return new LanAddresses(v4, v6);
+    }
+
+    private record LanAddresses(InetAddress v4, InetAddress v6) {
+    }
+
+    /** The far end of a namespace's {@code eth0} or {@code wan}: the switch port it is plugged into. */
+    private record Uplink(String namespace, String port) {
+    }
+
+    /**
+     * Gives {@code dev} of {@code ns} its address on the internet's IPv6 prefix and routes to every
+     * routed LAN prefix so far, and remembers it for the LANs routed later.
+     */
+    private void attachToInternet6(String ns, String dev, InetAddress address) {
+        ip("-n", ns, "-6", "addr", "add", address.getHostAddress() + "/64", "dev", dev, "nodad");
+        for (Map.Entry<String, InetAddress> e : lanRoutes6.entrySet()) {
+            ip("-n", ns, "-6", "route", "add", e.getKey(), "via", e.getValue().getHostAddress(), "dev", dev);
+        }
+        internetInterfaces.put(ns, dev);
     }
 
     /** The host or router added under {@code name}. */
@@ -225,16 +379,21 @@ public final class Lab implements AutoCloseable {
      * their mapping until it expires or {@link #flushConntrack(Router)} is called.
      */
     public synchronized void setNatKind(Router router, NatKind kind) {
+        if (!router.stack().hasIpv4()) {
+            throw new IllegalStateException(router.name() + " is IPv6-only: no NAT");
+        }
         runWithInput(router.namespace(), natRuleset(router, kind, false), "nft", "-f", "-");
         router.natKind(kind);
     }
 
-    /** Forgets every NAT mapping and connection of {@code router}. */
+    /** Forgets every NAT mapping and connection (IPv4 and IPv6) of {@code router}. */
     public void flushConntrack(Router router) {
-        ExecResult r = exec(router, "conntrack", "-F");
-        // conntrack -F exits 1 on some versions when the table was already empty
-        if (!r.ok() && !r.stderr().contains("0 flow entries")) {
-            throw new LabException("conntrack -F in " + router + ": " + r);
+        for (String family : List.of("ipv4", "ipv6")) {
+            ExecResult r = exec(router, "conntrack", "-F", "-f", family);
+            // conntrack -F exits 1 on some versions when the table was already empty
+            if (!r.ok() && !r.stderr().contains("0 flow entries")) {
+                throw new LabException("conntrack -F in " + router + ": " + r);
+            }
         }
     }
 
@@ -257,6 +416,24 @@ public final class Lab implements AutoCloseable {
                 + " chain pre { type filter hook prerouting priority -300; policy accept; " + rule + "; }\n"
                 + " chain out { type filter hook output priority -300; policy accept; " + rule + "; }\n"
                 + "}\n", "nft", "-f", "-");
+    }
+
+    /*
+     * IPv6 is routed, not translated. Neighbour discovery has no conntrack state, so it must be let
+     * in explicitly; everything else unsolicited from the internet stops at the router itself, and
+     * at the LAN too unless the LAN is open.
+     */
+    private static String firewall6Ruleset(Ipv6Lan mode) {
+        return "table ip6 npl_fw6 {\n"
+                + " chain input { type filter hook input priority filter; policy accept;\n"
+                + "  iifname \"wan\" ct state { established, related } accept\n"
+                + "  iifname \"wan\" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n"
+                + "  iifname \"wan\" drop\n"
+                + " }\n"
+                + " chain forward { type filter hook forward priority filter; policy accept;\n"
+                + (mode == Ipv6Lan.FIREWALLED ? "  iifname \"wan\" ct state != { established, related } drop\n" : "")
+                + " }\n"
+                + "}\n";
     }
 
     private String natRuleset(Router router, NatKind kind, boolean create) {
@@ -397,6 +574,12 @@ public final class Lab implements AutoCloseable {
         return bp;
     }
 
+    /** True if {@code from} gets an answer to one of two pings (1 s deadline) of {@code to}, IPv4 or IPv6. */
+    public boolean canPing(Node from, InetAddress to) {
+        return exec(from, Duration.ofSeconds(10), "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "1",
+                to.getHostAddress()).ok();
+    }
+
     // ---------------------------------------------------------------- UDP probing
 
     /**
@@ -418,7 +601,7 @@ public final class Lab implements AutoCloseable {
     public List<InetSocketAddress> udpProbe(Host host, int localPort, InetSocketAddress... echoes) {
         List<String> args = new ArrayList<>(List.of("probe", Integer.toString(localPort)));
         for (InetSocketAddress e : echoes) {
-            args.add(e.getAddress().getHostAddress() + ":" + e.getPort());
+            args.add(formatEndpoint(e));
         }
         ExecResult r = exec(host, Duration.ofSeconds(60), javaCommand(UdpEcho.class, args.toArray(String[]::new)));
         if (!r.ok()) {
@@ -651,6 +834,9 @@ public final class Lab implements AutoCloseable {
             execRoot(Duration.ofSeconds(10), null, "ip", "netns", "del", ns);
         });
         ip("netns", "add", ns);
+        // Duplicate address detection would keep new IPv6 addresses (link-local ones too)
+        // unusable for a second or two; no address in a lab is ever duplicated.
+        run(ns, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0");
         ip("-n", ns, "link", "set", "lo", "up");
     }
 
@@ -669,11 +855,25 @@ public final class Lab implements AutoCloseable {
         return PREFIX + "-" + id + "-" + name;
     }
 
-    private InetAddress nextPublicAddress() {
+    private int nextPublicOctet() {
         if (nextPublicOctet > 254) {
             throw new LabException("out of public addresses");
         }
-        return parse("198.18.0." + nextPublicOctet++);
+        return nextPublicOctet++;
+    }
+
+    private static InetAddress publicAddress4(int octet) {
+        return parse("198.18.0." + octet);
+    }
+
+    /** fd18:ID::X for 198.18.0.X (X written in decimal digits, so the two read alike). */
+    private InetAddress publicAddress6(int octet) {
+        return parse("fd18:" + id + "::" + octet);
+    }
+
+    /** "fd64:ID:N::", the LAN prefix of router N, ready for a host part. */
+    private String lanPrefix6(int lan) {
+        return "fd64:" + id + ":" + lan + "::";
     }
 
     private void ip(String... args) {
@@ -759,12 +959,23 @@ public final class Lab implements AutoCloseable {
         }
     }
 
+    /** {@code ip:port} or {@code [ip6]:port}, as {@code wg} writes and reads endpoints. */
+    public static String formatEndpoint(InetSocketAddress endpoint) {
+        String host = endpoint.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + endpoint.getPort();
+    }
+
+    /** Reads {@code ip:port} or {@code [ip6]:port} (brackets optional for IPv6). */
     static InetSocketAddress parseEndpoint(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         if (colon < 0) {
             throw new IllegalArgumentException("not ip:port: " + hostPort);
         }
-        return new InetSocketAddress(parse(hostPort.substring(0, colon)), Integer.parseInt(hostPort.substring(colon + 1)));
+        String host = hostPort.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return new InetSocketAddress(parse(host), Integer.parseInt(hostPort.substring(colon + 1)));
     }
 
     private static boolean isRoot() {

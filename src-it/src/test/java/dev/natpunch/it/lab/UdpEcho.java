@@ -9,8 +9,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A dependency-free program the lab runs inside namespaces (the JVM cannot enter another network
- * namespace itself). {@code serve PORT}: answers every datagram with the sender's address:port as
- * seen here, i.e. after NAT. {@code probe LOCALPORT IP:PORT...}: from one socket bound to
+ * namespace itself). {@code serve PORT}: answers every datagram, IPv4 or IPv6, with the sender's
+ * address:port as seen here, i.e. after NAT. {@code probe LOCALPORT IP:PORT...}: from one socket bound to
  * LOCALPORT, asks each echo in turn and prints {@code IP:PORT seen MAPPED} per echo.
  */
 public final class UdpEcho {
@@ -29,14 +29,14 @@ public final class UdpEcho {
     }
 
     private static void serve(int port) throws IOException {
-        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("0.0.0.0", port))) {
+        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(port))) {
             System.out.println("listening on " + port);
             System.out.flush();
             byte[] buf = new byte[1500];
             while (true) {
                 DatagramPacket in = new DatagramPacket(buf, buf.length);
                 socket.receive(in);
-                String seen = in.getAddress().getHostAddress() + ":" + in.getPort();
+                String seen = format(in.getAddress()) + ":" + in.getPort();
                 byte[] reply = seen.getBytes(StandardCharsets.US_ASCII);
                 socket.send(new DatagramPacket(reply, reply.length, in.getSocketAddress()));
             }
@@ -44,13 +44,13 @@ public final class UdpEcho {
     }
 
     private static int probe(String[] args) throws IOException {
-        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("0.0.0.0", Integer.parseInt(args[1])))) {
+        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(Integer.parseInt(args[1])))) {
             socket.setSoTimeout(500);
             for (int i = 2; i < args.length; i++) {
                 String target = args[i];
                 int colon = target.lastIndexOf(':');
-                InetSocketAddress to = new InetSocketAddress(target.substring(0, colon),
-                        Integer.parseInt(target.substring(colon + 1)));
+                String host = target.substring(0, colon).replace("[", "").replace("]", "");
+                InetSocketAddress to = new InetSocketAddress(host, Integer.parseInt(target.substring(colon + 1)));
                 String seen = ask(socket, to);
                 if (seen == null) {
                     System.err.println(target + " did not answer");
@@ -60,6 +60,11 @@ public final class UdpEcho {
             }
             return 0;
         }
+    }
+
+    private static String format(java.net.InetAddress a) {
+        String s = a.getHostAddress();
+        return s.indexOf(':') >= 0 ? "[" + s + "]" : s;
     }
 
     private static String ask(DatagramSocket socket, InetSocketAddress to) throws IOException {

@@ -59,21 +59,31 @@ public final class WgNode {
         return process;
     }
 
-    /** The host's own address and the listen port. */
+    /** The host's own address ({@link Host#address()}: IPv4 if it has one) and the listen port. */
     public InetSocketAddress localEndpoint() {
         return new InetSocketAddress(host.address(), listenPort);
     }
 
     /**
+     * The host's IPv6 address and the listen port, empty without IPv6: the same from everywhere,
+     * since IPv6 is never translated, but reachable through a firewalled LAN only by peers this
+     * interface has sent to.
+     */
+    public Optional<InetSocketAddress> endpoint6() {
+        return host.address6().map(a -> new InetSocketAddress(a, listenPort));
+    }
+
+    /**
      * Where the internet can reach this interface without any discovery: the host itself when it
-     * is public, the router's public address with the listen port behind a port-preserving NAT.
+     * is public, the router's public address with the listen port behind a port-preserving NAT,
+     * its IPv6 endpoint on an IPv6-only host.
      *
      * @throws IllegalStateException behind any other NAT kind, whose public port is not known
      *     in advance
      */
     public InetSocketAddress predictedPublicEndpoint() {
         Optional<Router> router = host.router();
-        if (router.isEmpty()) {
+        if (router.isEmpty() || host.address4().isEmpty()) {
             return localEndpoint();
         }
         if (router.get().natKind() != NatKind.EIM_PORT_PRESERVING) {
@@ -98,7 +108,7 @@ public final class WgNode {
                 "allowed-ips", other.tunnelAddress.getHostAddress() + "/32"));
         if (endpoint != null) {
             cmd.add("endpoint");
-            cmd.add(endpoint.getAddress().getHostAddress() + ":" + endpoint.getPort());
+            cmd.add(Lab.formatEndpoint(endpoint));
         }
         cmd.add("persistent-keepalive");
         cmd.add(keepaliveSeconds == 0 ? "off" : Integer.toString(keepaliveSeconds));
@@ -108,7 +118,7 @@ public final class WgNode {
     /** Sets the endpoint of an existing peer, as a hole-punching client would. */
     public void setEndpoint(WgNode peer, InetSocketAddress endpoint) {
         lab.execOrThrow(host, null, "wg", "set", interfaceName, "peer", peer.publicKey,
-                "endpoint", endpoint.getAddress().getHostAddress() + ":" + endpoint.getPort());
+                "endpoint", Lab.formatEndpoint(endpoint));
     }
 
     /** The time of the latest completed handshake with {@code peer}, empty if none yet. */
