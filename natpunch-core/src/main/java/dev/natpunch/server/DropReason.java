@@ -4,25 +4,28 @@ package dev.natpunch.server;
 public enum DropReason {
     /** An empty datagram. */
     EMPTY,
-    /** The first byte is not a message type of protocol version 1. */
+    /** The first byte is not a message type the server receives. */
     UNKNOWN_TYPE,
-    /** A message type that only servers send (a handshake response) arrived at the server. */
+    /** A message type that only servers send (a handshake response, a sealed answer) arrived at the server. */
     WRONG_DIRECTION,
-    /** Shorter than the fixed length of its message type. */
+    /** Shorter than the shortest message of its type. */
     TOO_SHORT,
-    /** Longer than the fixed length of its message type. */
+    /** Longer than the longest message of its type. */
     TOO_LONG,
     /** A handshake initiation that did not authenticate (wrong server key, corrupted, forged). */
     HANDSHAKE_INVALID,
     /** A handshake initiation whose timestamp is not newer than the client's last accepted one (a replay). */
     HANDSHAKE_REPLAY,
-    /** A lookup for a session index the server does not know (never assigned, replaced or swept). */
+    /** A lookup or sealed request for a session index the server does not know (never assigned, replaced or swept). */
     UNKNOWN_SESSION,
-    /** A lookup on a session older than the session TTL; the client must handshake again. */
+    /** A lookup or sealed request on a session older than the session TTL; the client must handshake again. */
     SESSION_EXPIRED,
-    /** A lookup whose ciphertext did not authenticate under the session's key and counter. */
+    /** A lookup or sealed request whose ciphertext did not authenticate under the session's key and counter. */
     DECRYPTION_FAILED,
-    /** A lookup whose counter was already seen or is too old for the session's anti-replay window. */
+    /**
+     * A lookup or sealed request whose counter was already seen or is too old for the session's
+     * anti-replay window (one window per session, shared by both kinds of datagram).
+     */
     COUNTER_REPLAY,
     /** A lookup whose plaintext does not start with the session owner's own public key. */
     WRONG_CLIENT_KEY,
@@ -35,6 +38,22 @@ public enum DropReason {
     REGISTRATIONS_FULL,
     /** A handshake that would need a new session while the session table is full. */
     SESSIONS_FULL,
+    /**
+     * A sealed request (type 4) on a session that negotiated protocol version 1, dropped without
+     * decrypting it: only a client that offered version 2 in its handshake may send one.
+     */
+    V1_SESSION,
+    /**
+     * A sealed request that authenticated but cannot be answered: its plaintext is too short to
+     * carry a request id, or it carries a kind that only the server sends.
+     */
+    MALFORMED_REQUEST,
+    /**
+     * A sealed request was carried out but not answered, because the answer would have been longer
+     * than the request (the answer-size rule of protocol version 2, which keeps the server from
+     * amplifying spoofed traffic). Clients pad their requests to avoid this.
+     */
+    ANSWER_TOO_LONG,
     /** The answer could not be sent (the socket reported an error). */
     SEND_FAILED,
     /** A bug: processing threw an unexpected exception. The server keeps serving; the cause is logged. */

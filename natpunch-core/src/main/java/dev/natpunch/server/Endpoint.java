@@ -1,5 +1,6 @@
 package dev.natpunch.server;
 
+import dev.natpunch.protocol.v2.WireEndpoint;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -7,20 +8,29 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 
 /**
- * Where a client was last seen. The IPv4 address is kept as an int so that answering a lookup
- * needs no {@code InetAddress.getAddress()} copy.
+ * Where a client was last seen. The IPv4 address is kept as an int so that answering a version 1
+ * lookup needs no {@code InetAddress.getAddress()} copy, and the version 2 wire form (a
+ * server-reflexive endpoint, 19 bytes) is encoded once so that results and pushes only copy it.
  */
 final class Endpoint {
     final InetSocketAddress address;
     final boolean ipv4;
     final int ip;
     final int port;
+    /** The 19-byte version 2 form, kind server-reflexive; never written to after construction. */
+    final byte[] wire = new byte[WireEndpoint.LENGTH];
 
     private Endpoint(InetSocketAddress address, boolean ipv4, int ip) {
         this.address = address;
         this.ipv4 = ipv4;
         this.ip = ip;
         this.port = address.getPort();
+        int kind = WireEndpoint.Kind.SERVER_REFLEXIVE.code();
+        if (ipv4) {
+            WireEndpoint.writeIpv4(wire, 0, kind, ip, port);
+        } else {
+            WireEndpoint.writeIpv6(wire, 0, kind, address.getAddress().getAddress(), 0, port);
+        }
     }
 
     /** Builds an endpoint, turning an IPv4-mapped IPv6 source (::ffff:a.b.c.d) into plain IPv4. */

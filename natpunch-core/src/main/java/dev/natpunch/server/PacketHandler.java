@@ -5,13 +5,18 @@ import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.crypto.NoiseHandshake;
 import dev.natpunch.crypto.TransportKeys;
+import dev.natpunch.net.Endpoints;
 import dev.natpunch.protocol.HandshakeInitiation;
-import dev.natpunch.protocol.HandshakeResponse;
 import dev.natpunch.protocol.LookupRequest;
 import dev.natpunch.protocol.LookupResponse;
-import dev.natpunch.protocol.Messages;
-import dev.natpunch.protocol.Rejection;
 import dev.natpunch.protocol.Wire;
+import dev.natpunch.protocol.v2.Capabilities;
+import dev.natpunch.protocol.v2.Sealed;
+import dev.natpunch.protocol.v2.Push;
+import dev.natpunch.protocol.v2.V2Handshake;
+import dev.natpunch.protocol.v2.V2Rejection;
+import dev.natpunch.protocol.v2.V2Wire;
+import dev.natpunch.protocol.v2.WireEndpoint;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.Arrays;
@@ -26,9 +31,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The server's protocol logic, independent of any socket: one datagram in, at most one datagram
- * out. Thread-safe; each calling thread brings its own {@link Scratch}. A lookup (found or not)
- * allocates nothing unless INFO logging for {@code dev.natpunch.server} or a listener is on; a
- * handshake allocates its Noise state and session.
+ * out. Thread-safe; each calling thread brings its own {@link Scratch}. A version 1 lookup (found
+ * or not) allocates nothing unless INFO logging for {@code dev.natpunch.server} or a listener is
+ * on; a handshake allocates its Noise state and session. Version 2's sealed requests are handled
+ * by {@link SealedRequests}.
  */
 final class PacketHandler {
     /** Lookups are logged under the public interface's name, which is what operators filter on. */
@@ -38,15 +44,30 @@ final class PacketHandler {
     /** Per-thread working memory, so that the hot path needs no allocation. */
     static final class Scratch {
         final byte[] plain = new byte[Wire.LOOKUP_PLAINTEXT_LENGTH];
-        final byte[] payload = new byte[Wire.INITIATION_NOISE_LENGTH];
+        /** Message 1's payload: the timestamp and at most one capability block. */
+        final byte[] payload = new byte[Wire.TIMESTAMP_LENGTH + V2Wire.MAX_CAPABILITY_BLOCK];
+        final byte[] block = new byte[V2Wire.MAX_CAPABILITY_BLOCK];
         final byte[] endpoint = new byte[Wire.ENDPOINT_PLAINTEXT_LENGTH];
+        /** A sealed request's plaintext. */
+        final byte[] request = new byte[V2Wire.MAX_PLAINTEXT];
+        /** A sealed answer's plaintext, with room for one more entry than fits, written before the size check. */
+        final byte[] answer = new byte[V2Wire.MAX_PLAINTEXT + Push.ENTRY_HEADER_LENGTH
+                + V2Wire.MAX_ENDPOINTS_PER_PEER * WireEndpoint.LENGTH];
     }
 
+    /** The features this server implements; a session gets the ones its client offered too. */
+    static final long SERVER_FEATURES = V2Wire.FEATURE_BATCH_LOOKUP | V2Wire.FEATURE_DUAL_STACK
+            | V2Wire.FEATURE_CANDIDATES;
+
     private final KeyPair serverKeys;
-    private final Clock clock;
-    private final long registrationTtlMillis;
-    private final long sessionTtlMillis;
-    private final ServerListener listener;
+    final Clock clock;
+    final long registrationTtlMillis;
+    final long sessionTtlMillis;
+    final ServerListener listener;
+    /** The highest protocol version spoken: 1 behaves like natpunch-go's server. */
+    final int protocolVersion;
+    final VersionClock versions;
+    final SealedRequests sealed;
     final Registry registry;
     final SessionTable sessions;
     private final int maxSessions;
@@ -57,6 +78,8 @@ final class PacketHandler {
     private final LongAdder handshakesFailed = new LongAdder();
     private final LongAdder lookupsHit = new LongAdder();
     private final LongAdder lookupsMiss = new LongAdder();
+    private final LongAdder handshakesV2 = new LongAdder();
+    private final LongAdder offersRejected = new LongAdder();
     private final LongAdder[] drops = new LongAdder[DropReason.values().length];
     private final AtomicLong lastPurgeNanos = new AtomicLong(System.nanoTime() - PURGE_INTERVAL_NANOS);
 
@@ -66,6 +89,9 @@ final class PacketHandler {
         this.registrationTtlMillis = config.registrationTtlMillis;
         this.sessionTtlMillis = config.sessionTtlMillis;
         this.listener = config.listener;
+        this.protocolVersion = config.extensions.protocolVersion();
+        this.versions = new VersionClock(clock.millis());
+        this.sealed = new SealedRequests(this);
         this.registry = new Registry(config.maxRegistrations);
         this.sessions = new SessionTable(config.maxSessions);
         this.maxSessions = config.maxSessions;
@@ -86,37 +112,62 @@ final class PacketHandler {
      * Processes one datagram. Never throws.
      *
      * @param source the datagram's sender, as the socket reported it
-     * @return the length of the answer written to {@code out} at {@code outOff} (at most
-     *     {@link Wire#MAX_MESSAGE_LENGTH} bytes), or -1 to send nothing
+     * @param out room for {@link V2Wire#MAX_DATAGRAM} bytes, or for {@code len} when smaller: an
+     *     answer is never longer than the datagram it answers
+     * @return the length of the answer written to {@code out} at {@code outOff}, or -1 to send
+     *     nothing
      */
     int handle(byte[] in, int off, int len, InetSocketAddress source, byte[] out, int outOff, Scratch scratch) {
         try {
-            Rejection rejection = Messages.checkToServer(in, off, len);
-            if (rejection != null) {
-                return drop(map(rejection), source);
+            if (len <= 0) {
+                return drop(DropReason.EMPTY, source);
             }
-            if (in[off] == Wire.TYPE_HANDSHAKE_INITIATION) {
-                if (limiter != null && !limiter.tryAcquire(source.getAddress(), clock.millis())) {
-                    return drop(DropReason.RATE_LIMITED, source);
+            switch (in[off]) {
+                case Wire.TYPE_HANDSHAKE_INITIATION: {
+                    V2Rejection r = V2Handshake.checkInitiation(in, off, len);
+                    if (r != null) {
+                        return drop(r == V2Rejection.TOO_SHORT ? DropReason.TOO_SHORT : DropReason.TOO_LONG, source);
+                    }
+                    if (limiter != null && !limiter.tryAcquire(source.getAddress(), clock.millis())) {
+                        return drop(DropReason.RATE_LIMITED, source);
+                    }
+                    return handshake(in, off, len, source, out, outOff, scratch);
                 }
-                return handshake(in, off, source, out, outOff, scratch);
+                case Wire.TYPE_DATA:
+                    if (len != Wire.LOOKUP_REQUEST_LENGTH) {
+                        return drop(len < Wire.LOOKUP_REQUEST_LENGTH ? DropReason.TOO_SHORT : DropReason.TOO_LONG, source);
+                    }
+                    return lookup(in, off, source, out, outOff, scratch);
+                case Wire.TYPE_HANDSHAKE_RESPONSE:
+                    return drop(DropReason.WRONG_DIRECTION, source);
+                case V2Wire.TYPE_SEALED_TO_SERVER:
+                    if (protocolVersion < 2) {
+                        return drop(DropReason.UNKNOWN_TYPE, source);
+                    }
+                    return sealed.handle(in, off, len, source, out, outOff, scratch);
+                case V2Wire.TYPE_SEALED_TO_CLIENT:
+                    return drop(protocolVersion < 2 ? DropReason.UNKNOWN_TYPE : DropReason.WRONG_DIRECTION, source);
+                default:
+                    return drop(DropReason.UNKNOWN_TYPE, source);
             }
-            return lookup(in, off, source, out, outOff, scratch);
         } catch (RuntimeException e) {
             log.warn("Unexpected error while processing a datagram from {}; the server keeps serving", source, e);
             return drop(DropReason.INTERNAL_ERROR, source);
         }
     }
 
-    private int handshake(byte[] in, int off, InetSocketAddress source, byte[] out, int outOff, Scratch scratch) {
+    private int handshake(byte[] in, int off, int len, InetSocketAddress source, byte[] out, int outOff,
+                          Scratch scratch) {
         long now = clock.millis();
         NoiseHandshake noise = NoiseHandshake.responder(serverKeys, NoiseHandshake.NATPUNCH_PROLOGUE);
-        long timestamp;
+        int payloadLength;
         try {
-            timestamp = HandshakeInitiation.read(noise, in, off, scratch.payload);
+            payloadLength = V2Handshake.readInitiation(noise, in, off, len, scratch.payload);
         } catch (HandshakeException e) {
             return failHandshake(DropReason.HANDSHAKE_INVALID, source);
         }
+        long timestamp = Wire.readLong(scratch.payload, 0);
+        Capabilities answer = negotiate(scratch.payload, payloadLength, source);
         Key client = noise.remoteStaticKey();
         int proposal = HandshakeInitiation.proposedIndex(in, off);
         if (sessions.size() >= maxSessions) {
@@ -124,6 +175,7 @@ final class PacketHandler {
         }
         Session session;
         Registration reg;
+        int responseLength;
         while (true) {
             reg = registry.findOrCreate(client, now);
             if (reg == null) {
@@ -140,11 +192,18 @@ final class PacketHandler {
                 if (reg.hasTimestamp && Long.compareUnsigned(timestamp, reg.lastTimestamp) <= 0) {
                     return failHandshake(DropReason.HANDSHAKE_REPLAY, source);
                 }
-                HandshakeResponse.encode(noise, 0, out, outOff);
+                // The index is written once the session has one; it is outside the Noise message.
+                responseLength = V2Handshake.encodeResponse(noise, 0, answer, len, scratch.block, out, outOff);
+                if (responseLength < 0) {
+                    answer = null;
+                    responseLength = V2Handshake.encodeResponse(noise, 0, null, len, scratch.block, out, outOff);
+                }
                 TransportKeys keys = noise.split();
                 Registration owner = reg;
+                int version = answer == null ? 1 : answer.version();
+                long features = answer == null ? 0 : answer.features();
                 session = sessions.insert(proposal,
-                        index -> new Session(index, owner, keys.receiver(), keys.sender(), now));
+                        index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features));
                 if (session == null && reg.session != null) {
                     // The client's old session is replaced anyway: free its slot first, so that a
                     // table filled by a flood never locks out a client that already has a session.
@@ -154,7 +213,7 @@ final class PacketHandler {
                         previous.destroy();
                     }
                     session = sessions.insert(proposal,
-                            index -> new Session(index, owner, keys.receiver(), keys.sender(), now));
+                            index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features));
                 }
                 if (session == null) {
                     keys.receiver().destroy();
@@ -165,11 +224,7 @@ final class PacketHandler {
                 reg.session = session;
                 reg.hasTimestamp = true;
                 reg.lastTimestamp = timestamp;
-                Endpoint endpoint = reg.endpoint;
-                if (endpoint == null || !endpoint.matches(source)) {
-                    reg.endpoint = Endpoint.of(source);
-                }
-                reg.lastSeenMillis = now;
+                refreshLocked(reg, source, now);
                 if (old != null) {
                     sessions.remove(old);
                     old.destroy();
@@ -179,19 +234,103 @@ final class PacketHandler {
         }
         Wire.writeInt(out, outOff + Wire.INDEX_OFFSET, session.index);
         handshakesOk.increment();
+        if (session.version >= 2) {
+            handshakesV2.increment();
+        }
         if (log.isDebugEnabled()) {
-            log.debug("{} registered at {} (session index {})", reg.key.toBase64(), reg.endpoint.address,
-                    Integer.toUnsignedString(session.index));
+            log.debug("{} registered at {} (session index {}, protocol version {})", reg.key.toBase64(),
+                    Endpoints.format(source), Integer.toUnsignedString(session.index), session.version);
         }
         if (listener != null) {
-            InetSocketAddress at = reg.endpoint.address;
+            InetSocketAddress at = Endpoint.of(source).address;
             try {
                 listener.onRegistration(client, at);
             } catch (RuntimeException e) {
                 log.warn("ServerListener.onRegistration threw", e);
             }
         }
-        return Wire.RESPONSE_LENGTH;
+        return responseLength;
+    }
+
+    /**
+     * The capability block of message 2, or null to answer as version 1: when this server speaks
+     * version 1 only, or message 1 carried no block (natpunch-go and version 1 clients), or one
+     * that does not pass the checks (counted; the handshake itself is authentic and goes ahead).
+     */
+    private Capabilities negotiate(byte[] payload, int payloadLength, InetSocketAddress source) {
+        int blockLength = payloadLength - Wire.TIMESTAMP_LENGTH;
+        if (blockLength <= 0 || protocolVersion < 2) {
+            return null;
+        }
+        V2Rejection r = Capabilities.check(payload, Wire.TIMESTAMP_LENGTH, blockLength, false);
+        if (r != null) {
+            offersRejected.increment();
+            log.debug("Answering {} as version 1: its capability block is invalid ({})", source, r);
+            return null;
+        }
+        Capabilities offer = Capabilities.read(payload, Wire.TIMESTAMP_LENGTH, blockLength, false);
+        WireEndpoint observed = WireEndpoint.read(Endpoint.of(source).wire, 0);
+        int lifetime = (int) Math.min(65535, sessionTtlMillis / 1000);
+        return Capabilities.answer(offer, V2Wire.VERSION, SERVER_FEATURES, observed, lifetime);
+    }
+
+    /**
+     * Records that an authenticated datagram of {@code reg}'s client came from {@code source}: the
+     * server-reflexive endpoint of that family is refreshed, or replaced when the client moved.
+     * Allocation-free and lock-free unless the endpoint changes.
+     */
+    void touch(Registration reg, InetSocketAddress source, long now) {
+        Endpoint e4 = reg.endpoint4;
+        if (e4 != null && e4.matches(source)) {
+            reg.seen4Millis = now;
+            reg.lastSeenMillis = now;
+            return;
+        }
+        Endpoint e6 = reg.endpoint6;
+        if (e6 != null && e6.matches(source)) {
+            reg.seen6Millis = now;
+            reg.lastSeenMillis = now;
+            return;
+        }
+        synchronized (reg) {
+            refreshLocked(reg, source, now);
+        }
+    }
+
+    /** {@link #touch} with {@code reg}'s monitor held. */
+    void refreshLocked(Registration reg, InetSocketAddress source, long now) {
+        Endpoint current = reg.endpoint4;
+        if (current == null || !current.matches(source)) {
+            current = reg.endpoint6;
+        }
+        boolean changed = false;
+        if (current == null || !current.matches(source)) {
+            Endpoint e = Endpoint.of(source);
+            Endpoint old = e.ipv4 ? reg.endpoint4 : reg.endpoint6;
+            if (old == null || !old.address.equals(e.address)) {
+                changed = true;
+            }
+            if (e.ipv4) {
+                reg.endpoint4 = e;
+            } else {
+                reg.endpoint6 = e;
+            }
+            current = e;
+        }
+        if (current.ipv4) {
+            reg.seen4Millis = now;
+        } else {
+            reg.seen6Millis = now;
+        }
+        reg.lastSeenMillis = now;
+        if (changed) {
+            endpointsChanged(reg, now);
+        }
+    }
+
+    /** A new version for a changed endpoint set; {@code reg}'s monitor is held. */
+    void endpointsChanged(Registration reg, long now) {
+        reg.version = versions.next(now);
     }
 
     private int failHandshake(DropReason reason, InetSocketAddress source) {
@@ -219,19 +358,13 @@ final class PacketHandler {
         if (!owner.key.equalsBytes(plain, Wire.LOOKUP_OWN_KEY_OFFSET)) {
             return drop(DropReason.WRONG_CLIENT_KEY, source);
         }
-        Endpoint own = owner.endpoint;
-        if (own == null || !own.matches(source)) {
-            owner.endpoint = Endpoint.of(source);
-        }
-        owner.lastSeenMillis = now;
+        touch(owner, source, now);
 
         Registration target = registry.find(plain, Wire.LOOKUP_PEER_KEY_OFFSET);
         Endpoint found = null;
         if (target != null && !target.removed && !target.isExpired(now, registrationTtlMillis)) {
-            Endpoint e = target.endpoint;
-            if (e != null && e.ipv4) {
-                found = e;
-            }
+            // Type 3 answers carry IPv4 only, in version 2 sessions too (protocol-v2.md 3.3).
+            found = target.liveEndpoint4(now, registrationTtlMillis);
         }
         long counter = session.sendCounter.getAndIncrement();
         int n = found != null
@@ -268,7 +401,15 @@ final class PacketHandler {
         drop(DropReason.SEND_FAILED, destination);
     }
 
-    private int drop(DropReason reason, InetSocketAddress source) {
+    void countLookup(boolean found) {
+        if (found) {
+            lookupsHit.increment();
+        } else {
+            lookupsMiss.increment();
+        }
+    }
+
+    int drop(DropReason reason, InetSocketAddress source) {
         drops[reason.ordinal()].increment();
         if (log.isDebugEnabled()) {
             log.debug("Dropped a datagram from {}: {}", source, reason);
@@ -281,24 +422,6 @@ final class PacketHandler {
             }
         }
         return -1;
-    }
-
-    private static DropReason map(Rejection rejection) {
-        switch (rejection) {
-            case EMPTY:
-                return DropReason.EMPTY;
-            case UNKNOWN_TYPE:
-                return DropReason.UNKNOWN_TYPE;
-            case WRONG_DIRECTION:
-                return DropReason.WRONG_DIRECTION;
-            case TOO_SHORT:
-                return DropReason.TOO_SHORT;
-            case TOO_LONG:
-                return DropReason.TOO_LONG;
-            default:
-                // WRONG_LENGTH only concerns lookup responses, which checkToServer never accepts.
-                return DropReason.INTERNAL_ERROR;
-        }
     }
 
     /** A full purge when a table is full, at most once a second so that a flood cannot make every packet scan the tables. */
@@ -346,6 +469,7 @@ final class PacketHandler {
             byReason.put(r, drops[r.ordinal()].sum());
         }
         return new ServerMetrics(registry.size(), sessions.size(), handshakesOk.sum(), handshakesFailed.sum(),
-                lookupsHit.sum(), lookupsMiss.sum(), byReason);
+                lookupsHit.sum(), lookupsMiss.sum(), byReason, handshakesV2.sum(), offersRejected.sum(),
+                sealed.requests(), sealed.errors());
     }
 }

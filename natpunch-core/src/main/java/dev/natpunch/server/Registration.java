@@ -3,18 +3,34 @@ package dev.natpunch.server;
 import dev.natpunch.crypto.Key;
 
 /**
- * One client key in the registry, about 250 bytes with its endpoint (that is what the registration
- * cap bounds); log texts are derived from the key on demand rather than stored. The endpoint and last-seen time are read lock-free by lookups;
- * the replay timestamp and the current session change only under this object's monitor.
+ * One client key in the registry, about 300 bytes with its endpoints (that is what the
+ * registration cap bounds); log texts are derived from the key on demand rather than stored.
+ *
+ * <p>A key has at most one server-reflexive endpoint per address family (the source of its
+ * latest authenticated datagram of that family, version 1's rule applied per family) and at most
+ * {@link dev.natpunch.protocol.v2.V2Wire#MAX_CANDIDATES} local candidates, so its size is fixed
+ * whatever the client sends. Lookups read the endpoints and times lock-free; every change of the
+ * endpoint set, the replay timestamp and the current session happen under this object's monitor,
+ * so that {@link #version} grows with each change.
  */
 final class Registration {
+    static final byte[] NO_CANDIDATES = new byte[0];
+
     final Key key;
     final int hash;
 
     /** Next registration in the same bucket; written under the bucket's stripe lock. */
     volatile Registration next;
-    /** Null until the first handshake of this key completes. */
-    volatile Endpoint endpoint;
+    /** The IPv4 server-reflexive endpoint; null until the key is seen over IPv4. */
+    volatile Endpoint endpoint4;
+    volatile long seen4Millis;
+    /** The IPv6 server-reflexive endpoint; null until the key is seen over IPv6. */
+    volatile Endpoint endpoint6;
+    volatile long seen6Millis;
+    /** Local candidates in wire form, 19 bytes each (kind local); replaced, never written to. */
+    volatile byte[] candidates = NO_CANDIDATES;
+    /** The version of the endpoint set (protocol-v2.md 6.1); written under the monitor. */
+    volatile int version;
     volatile long lastSeenMillis;
     /** Set, under the monitor, once the registry has unlinked this registration. */
     volatile boolean removed;
@@ -34,5 +50,21 @@ final class Registration {
 
     boolean isExpired(long nowMillis, long ttlMillis) {
         return nowMillis - lastSeenMillis > ttlMillis;
+    }
+
+    /** The IPv4 endpoint, or null when there is none or it was not refreshed within {@code ttlMillis}. */
+    Endpoint liveEndpoint4(long nowMillis, long ttlMillis) {
+        Endpoint e = endpoint4;
+        return e != null && nowMillis - seen4Millis <= ttlMillis ? e : null;
+    }
+
+    /** The IPv6 endpoint, or null when there is none or it was not refreshed within {@code ttlMillis}. */
+    Endpoint liveEndpoint6(long nowMillis, long ttlMillis) {
+        Endpoint e = endpoint6;
+        return e != null && nowMillis - seen6Millis <= ttlMillis ? e : null;
+    }
+
+    int candidateCount() {
+        return candidates.length / dev.natpunch.protocol.v2.WireEndpoint.LENGTH;
     }
 }

@@ -116,6 +116,15 @@ final class Registry {
         return removed;
     }
 
+    /** Visits every registration without locking; one inserted or removed meanwhile may be missed or seen. */
+    void forEach(Consumer<Registration> action) {
+        for (int b = 0; b < buckets.length(); b++) {
+            for (Registration r = buckets.get(b); r != null; r = r.next) {
+                action.accept(r);
+            }
+        }
+    }
+
     private int hash(byte[] k, int off) {
         long h = seed;
         for (int i = 0; i < 32; i += 8) {

@@ -9,9 +9,13 @@ import java.time.Clock;
 import java.time.Duration;
 
 /**
- * A rendezvous server speaking protocol version 1 over UDP, wire-compatible with natpunch-go's
- * server: clients authenticate with a Noise IK handshake using their WireGuard key, which registers
+ * A rendezvous server over UDP, wire-compatible with natpunch-go's server (protocol version 1):
+ * clients authenticate with a Noise IK handshake using their WireGuard key, which registers
  * the address and port the server sees them at; they then ask, by public key, where a peer is.
+ * Clients that offer protocol version 2 in the handshake ({@code docs/protocol-v2.md}) also get
+ * batch lookups of all of a peer's endpoints (IPv4, IPv6, local candidates), registration of
+ * several address families and candidates, and the server's addresses (INFO); every other client
+ * is answered in version 1, byte for byte.
  *
  * <pre>{@code
  * try (RendezvousServer server = RendezvousServer.builder().port(12345).keyPair(keys).build()) {
@@ -151,6 +155,17 @@ public interface RendezvousServer extends AutoCloseable {
          * @param burst bucket size, at least 1 when the limit is on
          */
         Builder handshakeRateLimit(double perSecond, int burst);
+
+        /**
+         * The highest protocol version the server speaks. 2 (the default) answers clients that
+         * offer version 2 in their handshake with it and everyone else with version 1, byte for
+         * byte. 1 speaks version 1 only, as natpunch-go's server does: it accepts a longer message
+         * 1 but ignores its capability block, answers 53-byte message 2s only, and drops sealed
+         * (type 4) datagrams; it lets tests stand in for a natpunch-go server.
+         *
+         * @param highest 1 or 2
+         */
+        Builder protocolVersion(int highest);
 
         /** Clock for expiry decisions and the rate limit (tests inject one). Default: the system UTC clock. */
         Builder clock(Clock clock);

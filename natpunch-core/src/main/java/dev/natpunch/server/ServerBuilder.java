@@ -23,6 +23,7 @@ final class ServerBuilder implements RendezvousServer.Builder {
     private Clock clock = Clock.systemUTC();
     private double handshakesPerSecond = RendezvousServer.DEFAULT_HANDSHAKES_PER_SECOND;
     private int handshakeBurst = RendezvousServer.DEFAULT_HANDSHAKE_BURST;
+    private int protocolVersion = 2;
 
     @Override
     public RendezvousServer.Builder port(int port) {
@@ -101,11 +102,20 @@ final class ServerBuilder implements RendezvousServer.Builder {
     }
 
     @Override
+    public RendezvousServer.Builder protocolVersion(int highest) {
+        if (highest != 1 && highest != 2) {
+            throw new IllegalArgumentException("protocol version must be 1 or 2, got " + highest);
+        }
+        this.protocolVersion = highest;
+        return this;
+    }
+
+    @Override
     public RendezvousServer build() {
         KeyPair keys = keyPair != null ? keyPair : KeyPair.generate();
         return new UdpRendezvousServer(new ServerConfig(port, bindAddress, keys, registrationTtl.toMillis(),
                 sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock,
-                handshakesPerSecond, handshakeBurst));
+                handshakesPerSecond, handshakeBurst, new ServerConfig.Extensions(protocolVersion)));
     }
 
     /**

@@ -20,10 +20,30 @@ final class ServerConfig {
     /** Handshake initiations per second per source; 0 disables the limit. */
     final double handshakesPerSecond;
     final int handshakeBurst;
+    /** The settings version 1 has no use for. */
+    final Extensions extensions;
+
+    /**
+     * The settings that version 1 has no use for, with their defaults in {@link #DEFAULTS}.
+     *
+     * @param protocolVersion the highest version the server speaks, 1 or 2
+     */
+    record Extensions(int protocolVersion) {
+        static final Extensions DEFAULTS = new Extensions(2);
+    }
 
     ServerConfig(int port, InetAddress bindAddress, KeyPair keyPair, long registrationTtlMillis,
                  long sessionTtlMillis, int maxRegistrations, int maxSessions, int workerThreads,
                  ServerListener listener, Clock clock, double handshakesPerSecond, int handshakeBurst) {
+        this(port, bindAddress, keyPair, registrationTtlMillis, sessionTtlMillis, maxRegistrations, maxSessions,
+                workerThreads, listener, clock, handshakesPerSecond, handshakeBurst, Extensions.DEFAULTS);
+    }
+
+    ServerConfig(int port, InetAddress bindAddress, KeyPair keyPair, long registrationTtlMillis,
+                 long sessionTtlMillis, int maxRegistrations, int maxSessions, int workerThreads,
+                 ServerListener listener, Clock clock, double handshakesPerSecond, int handshakeBurst,
+                 Extensions extensions) {
+        this.extensions = Objects.requireNonNull(extensions, "extensions");
         this.port = port;
         this.bindAddress = bindAddress;
         this.keyPair = Objects.requireNonNull(keyPair, "keyPair");

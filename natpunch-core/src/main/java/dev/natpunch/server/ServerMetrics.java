@@ -13,9 +13,18 @@ public final class ServerMetrics {
     private final long lookupsHit;
     private final long lookupsMiss;
     private final Map<DropReason, Long> drops;
+    private final long handshakesV2;
+    private final long offersRejected;
+    private final long sealedRequests;
+    private final long errorsSent;
 
     ServerMetrics(long registrations, long sessions, long handshakesOk, long handshakesFailed,
-                  long lookupsHit, long lookupsMiss, EnumMap<DropReason, Long> drops) {
+                  long lookupsHit, long lookupsMiss, EnumMap<DropReason, Long> drops,
+                  long handshakesV2, long offersRejected, long sealedRequests, long errorsSent) {
+        this.handshakesV2 = handshakesV2;
+        this.offersRejected = offersRejected;
+        this.sealedRequests = sealedRequests;
+        this.errorsSent = errorsSent;
         this.registrations = registrations;
         this.sessions = sessions;
         this.handshakesOk = handshakesOk;
@@ -48,12 +57,38 @@ public final class ServerMetrics {
         return handshakesFailed;
     }
 
-    /** Lookups answered with an address. */
+    /** Handshakes answered that negotiated protocol version 2 (included in {@link #handshakesOk()}). */
+    public long handshakesV2() {
+        return handshakesV2;
+    }
+
+    /**
+     * Handshakes whose client offered a capability block that failed the checks; each was answered
+     * as version 1 (included in {@link #handshakesOk()}).
+     */
+    public long offersRejected() {
+        return offersRejected;
+    }
+
+    /** Version 2 sealed requests that authenticated, answered or not. */
+    public long sealedRequests() {
+        return sealedRequests;
+    }
+
+    /** Version 2 ERROR answers sent (malformed or unsupported requests, unavailable services). */
+    public long errorsSent() {
+        return errorsSent;
+    }
+
+    /**
+     * Peers asked for that were answered with at least one endpoint: version 1 lookups, and each
+     * key of a version 2 LOOKUP.
+     */
     public long lookupsHit() {
         return lookupsHit;
     }
 
-    /** Lookups answered with "not found". */
+    /** Peers asked for that were answered "not found" (version 1 lookups and version 2 LOOKUP keys). */
     public long lookupsMiss() {
         return lookupsMiss;
     }
@@ -81,6 +116,7 @@ public final class ServerMetrics {
     public String toString() {
         return "ServerMetrics[registrations=" + registrations + ", sessions=" + sessions
                 + ", handshakesOk=" + handshakesOk + ", handshakesFailed=" + handshakesFailed
+                + ", handshakesV2=" + handshakesV2 + ", sealedRequests=" + sealedRequests
                 + ", lookupsHit=" + lookupsHit + ", lookupsMiss=" + lookupsMiss
                 + ", drops=" + totalDrops() + "]";
     }

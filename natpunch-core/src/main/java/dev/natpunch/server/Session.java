@@ -13,18 +13,29 @@ final class Session {
     final ReplayWindow replayWindow = new ReplayWindow();
     final AtomicLong sendCounter = new AtomicLong();
     final long createdMillis;
+    /** The protocol version negotiated in the handshake: 1, or 2 when the client offered it. */
+    final int version;
+    /** The version 2 features negotiated ({@code V2Wire.FEATURE_*}); 0 for version 1. */
+    final long features;
 
     /** Next session in the same bucket; written under the bucket's stripe lock. */
     volatile Session next;
     /** Set before the cipher states are destroyed, so that a racing lookup discards its answer. */
     volatile boolean removed;
 
-    Session(int index, Registration owner, CipherState receiver, CipherState sender, long createdMillis) {
+    Session(int index, Registration owner, CipherState receiver, CipherState sender, long createdMillis,
+            int version, long features) {
         this.index = index;
         this.owner = owner;
         this.receiver = receiver;
         this.sender = sender;
         this.createdMillis = createdMillis;
+        this.version = version;
+        this.features = features;
+    }
+
+    boolean has(long feature) {
+        return (features & feature) == feature;
     }
 
     boolean isExpired(long nowMillis, long ttlMillis) {

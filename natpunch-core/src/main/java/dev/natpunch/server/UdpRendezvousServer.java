@@ -1,7 +1,7 @@
 package dev.natpunch.server;
 
 import dev.natpunch.crypto.Key;
-import dev.natpunch.protocol.Wire;
+import dev.natpunch.protocol.v2.V2Wire;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.Inet4Address;
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
 final class UdpRendezvousServer implements RendezvousServer {
     private static final Logger log = LoggerFactory.getLogger(RendezvousServer.class);
     /** One byte more than the longest message, so that an oversized datagram shows as too long instead of being silently truncated to a valid length. */
-    private static final int RECEIVE_BUFFER = Wire.MAX_MESSAGE_LENGTH + 1;
+    private static final int RECEIVE_BUFFER = V2Wire.MAX_DATAGRAM + 1;
     private static final long CLOSE_WAIT_MILLIS = 900;
     private static final int RECEIVE_SOCKET_BUFFER = 4 << 20;
 
@@ -80,6 +80,7 @@ final class UdpRendezvousServer implements RendezvousServer {
         }
         channel = ch;
         localAddress = (InetSocketAddress) ch.getLocalAddress();
+        handler.sealed.setServerEndpoints(ServerAddresses.primary(List.of(localAddress)));
         started = true;
         running = true;
         for (int i = 0; i < config.workerThreads; i++) {
@@ -120,7 +121,7 @@ final class UdpRendezvousServer implements RendezvousServer {
 
     private void serve() {
         byte[] in = new byte[RECEIVE_BUFFER];
-        byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
+        byte[] out = new byte[V2Wire.MAX_DATAGRAM];
         ByteBuffer inBuf = ByteBuffer.wrap(in);
         ByteBuffer outBuf = ByteBuffer.wrap(out);
         PacketHandler.Scratch scratch = new PacketHandler.Scratch();

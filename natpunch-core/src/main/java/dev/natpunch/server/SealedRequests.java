@@ -1,0 +1,299 @@
+package dev.natpunch.server;
+
+import dev.natpunch.crypto.Key;
+import dev.natpunch.protocol.v2.BatchLookup;
+import dev.natpunch.protocol.v2.ErrorMessage;
+import dev.natpunch.protocol.v2.Sealed;
+import dev.natpunch.protocol.v2.V2Messages;
+import dev.natpunch.protocol.v2.V2Rejection;
+import dev.natpunch.protocol.v2.V2Wire;
+import dev.natpunch.protocol.v2.WireEndpoint;
+import java.net.InetSocketAddress;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Version 2's sealed requests (type 4, protocol-v2.md sections 5 and 6): envelope, session,
+ * replay window, then the kind. Every answer obeys the answer-size rule (5.4): it is never longer
+ * than the request, a LOOKUP_RESULT is truncated to fit and anything else that does not fit is
+ * not sent. A LOOKUP allocates nothing unless INFO logging or a listener is on.
+ */
+final class SealedRequests {
+    private static final Logger log = LoggerFactory.getLogger(RendezvousServer.class);
+
+    private final PacketHandler server;
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder errors = new LongAdder();
+    /** INFO_RESULT's endpoints in wire form (19 bytes each); empty until the sockets are bound. */
+    private volatile byte[] serverEndpoints = new byte[0];
+
+    SealedRequests(PacketHandler server) {
+        this.server = server;
+    }
+
+    /** Sets what INFO answers: 1 to 8 endpoints of server kinds (8 to 11). */
+    void setServerEndpoints(List<WireEndpoint> endpoints) {
+        if (endpoints.size() > V2Wire.MAX_SERVER_ENDPOINTS) {
+            throw new IllegalArgumentException("at most 8 server endpoints, not " + endpoints.size());
+        }
+        byte[] wire = new byte[endpoints.size() * WireEndpoint.LENGTH];
+        int p = 0;
+        for (WireEndpoint e : endpoints) {
+            if ((WireEndpoint.KINDS_SERVER & e.kind().bit()) == 0) {
+                throw new IllegalArgumentException("not a server endpoint: " + e);
+            }
+            p = e.write(wire, p);
+        }
+        serverEndpoints = wire;
+    }
+
+    long requests() {
+        return requests.sum();
+    }
+
+    long errors() {
+        return errors.sum();
+    }
+
+    int handle(byte[] in, int off, int len, InetSocketAddress source, byte[] out, int outOff,
+               PacketHandler.Scratch scratch) {
+        V2Rejection envelope = Sealed.check(in, off, len, true);
+        if (envelope != null) {
+            return server.drop(envelope == V2Rejection.TOO_SHORT ? DropReason.TOO_SHORT : DropReason.TOO_LONG, source);
+        }
+        Session session = server.sessions.get(Sealed.sessionIndex(in, off));
+        if (session == null || session.removed) {
+            return server.drop(DropReason.UNKNOWN_SESSION, source);
+        }
+        if (session.version < 2) {
+            return server.drop(DropReason.V1_SESSION, source);
+        }
+        long now = server.clock.millis();
+        if (session.isExpired(now, server.sessionTtlMillis)) {
+            return server.drop(DropReason.SESSION_EXPIRED, source);
+        }
+        byte[] p = scratch.request;
+        int plen = Sealed.open(session.receiver, in, off, len, p, 0);
+        if (plen < 0) {
+            return server.drop(DropReason.DECRYPTION_FAILED, source);
+        }
+        if (!session.replayWindow.accept(Sealed.counter(in, off))) {
+            return server.drop(DropReason.COUNTER_REPLAY, source);
+        }
+        requests.increment();
+        // Authentic, whatever the plaintext says: it refreshes the sender's endpoint (6.4).
+        server.touch(session.owner, source, now);
+        if (plen < V2Wire.INNER_HEADER_LENGTH) {
+            return server.drop(DropReason.MALFORMED_REQUEST, source);
+        }
+        byte kind = Sealed.kind(p, 0);
+        int id = Sealed.id(p, 0);
+        V2Rejection r = V2Messages.checkToServer(p, 0, plen);
+        if (r == V2Rejection.WRONG_DIRECTION) {
+            return server.drop(DropReason.MALFORMED_REQUEST, source);
+        }
+        if (r == V2Rejection.UNKNOWN_KIND || !session.has(V2Messages.featureOf(kind))) {
+            return error(session, id, ErrorMessage.UNSUPPORTED, len, source, out, outOff, scratch);
+        }
+        if (r != null) {
+            log.debug("Malformed request (kind 0x{}) from {}: {}", Integer.toHexString(kind & 0xff), source, r);
+            return error(session, id, ErrorMessage.MALFORMED, len, source, out, outOff, scratch);
+        }
+        switch (kind) {
+            case V2Wire.KIND_LOOKUP:
+                return lookup(session, p, len, source, now, out, outOff, scratch);
+            case V2Wire.KIND_REGISTER:
+                return register(session, p, len, source, now, out, outOff, scratch);
+            case V2Wire.KIND_INFO:
+                return info(session, id, len, source, out, outOff, scratch);
+            default:
+                // A kind whose feature this server does not offer cannot have been negotiated.
+                return error(session, id, ErrorMessage.UNSUPPORTED, len, source, out, outOff, scratch);
+        }
+    }
+
+    private int lookup(Session session, byte[] p, int len, InetSocketAddress source, long now,
+                       byte[] out, int outOff, PacketHandler.Scratch scratch) {
+        int want = BatchLookup.want(p, 0) & negotiatedWant(session);
+        int keys = BatchLookup.keyCount(p, 0);
+        int limit = Sealed.plaintextLimit(len);
+        byte[] a = scratch.answer;
+        int pos = BatchLookup.beginResult(a, 0, Sealed.id(p, 0));
+        int answered = 0;
+        int found = 0;
+        for (int i = 0; i < keys; i++) {
+            int keyOff = BatchLookup.keyOffset(0, i);
+            Registration target = server.registry.find(p, keyOff);
+            int version = target != null ? target.version : 0;
+            int first = pos + BatchLookup.ENTRY_HEADER_LENGTH;
+            int c = target != null ? writeEndpoints(a, first, target, want, now) : 0;
+            if (c > 0) {
+                int end = pos + BatchLookup.entryLength(c);
+                if (end > limit) {
+                    break;
+                }
+                BatchLookup.writeEntryHeader(a, pos, i, version, c);
+                pos = end;
+                found++;
+            }
+            answered = i + 1;
+            server.countLookup(c > 0);
+            if (server.listener != null) {
+                notifyListener(session.owner.key, p, keyOff, target, a, c > 0 ? first : -1);
+            }
+        }
+        int plen = BatchLookup.finishResult(a, 0, pos, answered);
+        if (log.isInfoEnabled()) {
+            log.info("{} ==> {} of {} keys: {} found", Base64.getEncoder().encodeToString(
+                    Arrays.copyOfRange(session.owner.key.toBytes(), 0, 12)), answered, keys, found);
+        }
+        return seal(session, a, plen, len, source, out, outOff);
+    }
+
+    /** Tells the listener about one key; {@code first} is the offset of its first endpoint in {@code a}, or -1. */
+    private void notifyListener(Key requester, byte[] p, int keyOff, Registration target, byte[] a, int first) {
+        Key targetKey = target != null ? target.key : Key.fromBytes(Arrays.copyOfRange(p, keyOff, keyOff + Key.LENGTH));
+        Optional<InetSocketAddress> at = Optional.empty();
+        if (first >= 0) {
+            WireEndpoint e = WireEndpoint.read(a, first);
+            at = Optional.of(new InetSocketAddress(e.address(), e.port()));
+        }
+        try {
+            server.listener.onLookup(requester, targetKey, at);
+        } catch (RuntimeException e) {
+            log.warn("ServerListener.onLookup threw", e);
+        }
+    }
+
+    /**
+     * Writes {@code target}'s endpoints that {@code want} asks for at {@code at}, in the order of
+     * 6.1 (server-reflexive, most recently refreshed first, then local), at most 8.
+     *
+     * @return how many were written; 0 means "not found" (unknown, expired, or nothing wanted)
+     */
+    int writeEndpoints(byte[] a, int at, Registration target, int want, long now) {
+        long ttl = server.registrationTtlMillis;
+        if (target.removed || target.isExpired(now, ttl)) {
+            return 0;
+        }
+        int n = 0;
+        if ((want & V2Wire.WANT_SERVER_REFLEXIVE) != 0) {
+            Endpoint e4 = (want & V2Wire.WANT_IPV4) != 0 ? target.liveEndpoint4(now, ttl) : null;
+            Endpoint e6 = (want & V2Wire.WANT_IPV6) != 0 ? target.liveEndpoint6(now, ttl) : null;
+            if (e4 != null && e6 != null && target.seen6Millis > target.seen4Millis) {
+                Endpoint t = e4;
+                e4 = e6;
+                e6 = t;
+            }
+            if (e4 != null) {
+                System.arraycopy(e4.wire, 0, a, at + n++ * WireEndpoint.LENGTH, WireEndpoint.LENGTH);
+            }
+            if (e6 != null) {
+                System.arraycopy(e6.wire, 0, a, at + n++ * WireEndpoint.LENGTH, WireEndpoint.LENGTH);
+            }
+        }
+        if ((want & V2Wire.WANT_LOCAL) != 0) {
+            byte[] c = target.candidates;
+            for (int i = 0; i < c.length && n < V2Wire.MAX_ENDPOINTS_PER_PEER; i += WireEndpoint.LENGTH) {
+                int family = WireEndpoint.family(c, i);
+                if ((want & (family == WireEndpoint.FAMILY_IPV4 ? V2Wire.WANT_IPV4 : V2Wire.WANT_IPV6)) != 0) {
+                    System.arraycopy(c, i, a, at + n++ * WireEndpoint.LENGTH, WireEndpoint.LENGTH);
+                }
+            }
+        }
+        return n;
+    }
+
+    /** The want bits a session may use: IPv6 needs DUAL_STACK, local CANDIDATES, relay RELAY (5.6). */
+    static int negotiatedWant(Session session) {
+        int want = V2Wire.WANT_IPV4 | V2Wire.WANT_SERVER_REFLEXIVE;
+        if (session.has(V2Wire.FEATURE_DUAL_STACK)) {
+            want |= V2Wire.WANT_IPV6;
+        }
+        if (session.has(V2Wire.FEATURE_CANDIDATES)) {
+            want |= V2Wire.WANT_LOCAL;
+        }
+        if (session.has(V2Wire.FEATURE_RELAY)) {
+            want |= V2Wire.WANT_RELAY;
+        }
+        return want;
+    }
+
+    private int register(Session session, byte[] p, int len, InetSocketAddress source, long now,
+                         byte[] out, int outOff, PacketHandler.Scratch scratch) {
+        Registration owner = session.owner;
+        if (dev.natpunch.protocol.v2.Registration.replacesCandidates(p, 0)) {
+            byte[] kept = session.has(V2Wire.FEATURE_CANDIDATES)
+                    ? Candidates.accept(p, 0) : Registration.NO_CANDIDATES;
+            synchronized (owner) {
+                if (!Arrays.equals(owner.candidates, kept)) {
+                    owner.candidates = kept;
+                    server.endpointsChanged(owner, now);
+                }
+            }
+        }
+        byte[] a = scratch.answer;
+        int plen = dev.natpunch.protocol.v2.Registration.writeResult(a, 0, Sealed.id(p, 0), owner.candidateCount());
+        System.arraycopy(observed(owner, source), 0, a, dev.natpunch.protocol.v2.Registration.observedOffset(0), WireEndpoint.LENGTH);
+        return seal(session, a, plen, len, source, out, outOff);
+    }
+
+    /** The wire form of {@code source}, which {@link PacketHandler#touch} has just recorded. */
+    private static byte[] observed(Registration owner, InetSocketAddress source) {
+        Endpoint e = owner.endpoint4;
+        if (e != null && e.matches(source)) {
+            return e.wire;
+        }
+        e = owner.endpoint6;
+        if (e != null && e.matches(source)) {
+            return e.wire;
+        }
+        return Endpoint.of(source).wire;
+    }
+
+    private int info(Session session, int id, int len, InetSocketAddress source, byte[] out, int outOff,
+                     PacketHandler.Scratch scratch) {
+        byte[] endpoints = serverEndpoints;
+        if (endpoints.length == 0) {
+            return error(session, id, ErrorMessage.UNAVAILABLE, len, source, out, outOff, scratch);
+        }
+        byte[] a = scratch.answer;
+        int body = Sealed.writeInnerHeader(a, 0, V2Wire.KIND_INFO_RESULT, id, endpoints.length);
+        System.arraycopy(endpoints, 0, a, body, endpoints.length);
+        return seal(session, a, body + endpoints.length, len, source, out, outOff);
+    }
+
+    int error(Session session, int id, int code, int len, InetSocketAddress source, byte[] out, int outOff,
+              PacketHandler.Scratch scratch) {
+        byte[] a = scratch.answer;
+        int plen = ErrorMessage.write(a, 0, id, code);
+        int n = seal(session, a, plen, len, source, out, outOff);
+        if (n > 0) {
+            errors.increment();
+        }
+        return n;
+    }
+
+    /**
+     * Seals an answer of {@code plen} plaintext bytes with the session's next send counter, unless
+     * the datagram would be longer than the request's {@code len} bytes (the answer-size rule).
+     */
+    private int seal(Session session, byte[] a, int plen, int len, InetSocketAddress source, byte[] out, int outOff) {
+        if (plen > Sealed.plaintextLimit(len)) {
+            return server.drop(DropReason.ANSWER_TOO_LONG, source);
+        }
+        long counter = session.sendCounter.getAndIncrement();
+        int n = Sealed.seal(session.sender, V2Wire.TYPE_SEALED_TO_CLIENT, session.index, counter, a, 0, plen, 0,
+                out, outOff);
+        if (session.removed) {
+            // A newer handshake destroyed the keys while this answer was sealed: it may be garbage.
+            return server.drop(DropReason.UNKNOWN_SESSION, source);
+        }
+        return n;
+    }
+}
