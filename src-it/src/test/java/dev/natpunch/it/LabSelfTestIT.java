@@ -278,6 +278,126 @@ class LabSelfTestIT {
         }
     }
 
+    /**
+     * A host moved to another router gets that LAN's addresses and routes; its wireguard-go keeps
+     * running, and once it forgets its old source address ({@link WgNode#resetSourceAddresses()})
+     * the public peer roams to the new NAT mapping when the keepalives arrive from it.
+     */
+    @Test
+    void movedHostTakesItsRunningWireGuardToTheNewNat() {
+        try (Lab lab = Lab.create()) {
+            Host pubHost = lab.addPublicHost("pub");
+            Router ra = lab.addRouter("ra", NatKind.EIM_PORT_PRESERVING);
+            Router rb = lab.router("rb").nat(NatKind.EIM_PORT_CHANGING).ipv6(Ipv6Lan.FIREWALLED).add();
+            Host a = lab.addHost(ra, "a");
+            WgNode pub = lab.addWireGuard(pubHost, 51820);
+            WgNode wa = lab.addWireGuard(a, 51820);
+            wa.addPeer(pub, true, 1);
+            pub.addPeer(wa, false, 0);
+            assertTrue(wa.waitForHandshake(pub, Duration.ofSeconds(30)), () -> wa.show() + "\n" + pub.show());
+            assertEquals(new InetSocketAddress(ra.publicAddress(), 51820), pub.endpoint(wa).orElseThrow());
+            long wgPid = wa.process().pid();
+
+            lab.moveHost(a, rb);
+            assertEquals(rb, a.router().orElseThrow());
+            assertEquals("100.64." + rb.lanIndex() + ".2", a.address().getHostAddress());
+            assertTrue(a.address6().orElseThrow().getHostAddress().startsWith("fd64:" + lab.id() + ":" + rb.lanIndex() + ":"));
+            String addresses = lab.exec(a, "ip", "-o", "addr", "show", "dev", "eth0").stdout();
+            assertTrue(addresses.contains(a.address().getHostAddress() + "/24") && !addresses.contains("100.64." + ra.lanIndex() + "."), addresses);
+            assertEquals("", lab.exec(ra, "ip", "-o", "link", "show", "master", "lan").stdout(), "a's old port is gone");
+            wa.resetSourceAddresses();
+            assertEquals(new InetSocketAddress(pubHost.address(), 51820), wa.endpoint(pub).orElseThrow(), "endpoint kept");
+
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!pub.endpoint(wa).map(e -> e.getAddress().equals(rb.publicAddress())).orElse(false)) {
+                assertTrue(System.nanoTime() < deadline, () -> "no roaming:\n" + pub.show());
+                sleep(Duration.ofMillis(200));
+            }
+            int port = pub.endpoint(wa).orElseThrow().getPort();
+            assertTrue(port >= Lab.PORT_CHANGING_FIRST && port <= Lab.PORT_CHANGING_LAST, "rb's mapping: " + port);
+            assertTrue(pub.ping(wa.tunnelAddress()), "the tunnel follows a");
+            assertTrue(wa.process().isAlive());
+            assertEquals(wgPid, wa.process().pid());
+        }
+    }
+
+    /** A pulled cable silences a host or a whole router until it is plugged back in. */
+    @Test
+    void disconnectedNodesAreSilentUntilReconnected() {
+        try (Lab lab = Lab.create()) {
+            Host echo = lab.addPublicHost("echo");
+            Router router = lab.addRouter("r", NatKind.EIM_PORT_PRESERVING);
+            Host a = lab.addHost(router, "a");
+            lab.startUdpEcho(echo, ECHO_PORT);
+            InetSocketAddress e = new InetSocketAddress(echo.address(), ECHO_PORT);
+            InetSocketAddress mapped = new InetSocketAddress(router.publicAddress(), PRIVATE_PORT);
+            assertEquals(mapped, lab.udpProbe(a, PRIVATE_PORT, e).get(0));
+            for (Node cut : List.of(echo, router, a)) {
+                lab.disconnect(cut);
+                assertThrows(LabException.class, () -> lab.udpProbe(a, PRIVATE_PORT, e), cut + " disconnected");
+                lab.reconnect(cut);
+                assertEquals(mapped, lab.udpProbe(a, PRIVATE_PORT, e).get(0), cut + " reconnected");
+            }
+        }
+    }
+
+    /**
+     * A paused process keeps its socket but answers only once resumed; a killed one is gone at
+     * once. CPU time is read from /proc: it grows for a busy process and not for a sleeping one.
+     */
+    @Test
+    void processesCanBePausedResumedKilledAndTheirCpuTimeRead() {
+        try (Lab lab = Lab.create()) {
+            Host echoHost = lab.addPublicHost("echo");
+            Host a = lab.addPublicHost("a");
+            BackgroundProcess echo = lab.startUdpEcho(echoHost, ECHO_PORT);
+            InetSocketAddress e = new InetSocketAddress(echoHost.address(), ECHO_PORT);
+            echo.pause();
+            assertThrows(LabException.class, () -> lab.udpProbe(a, PRIVATE_PORT, e), "paused");
+            echo.resume();
+            assertEquals(a.address(), lab.udpProbe(a, PRIVATE_PORT, e).get(0).getAddress(), "resumed");
+            assertTrue(echo.cpuTime().orElseThrow().compareTo(Duration.ZERO) > 0, "a JVM that started used CPU");
+            echo.kill();
+            assertFalse(echo.isAlive());
+            assertEquals(137, echo.awaitExit(Duration.ZERO).getAsInt(), "128 + SIGKILL");
+            assertTrue(echo.cpuTime().isEmpty(), "gone from /proc");
+            assertThrows(LabException.class, () -> lab.udpProbe(a, PRIVATE_PORT, e), "killed");
+
+            BackgroundProcess busy = lab.start(a, "sh", "-c", "while :; do :; done");
+            BackgroundProcess idle = lab.start(a, "sleep", "600");
+            sleep(Duration.ofMillis(300));
+            Duration busy0 = busy.cpuTime().orElseThrow();
+            Duration idle0 = idle.cpuTime().orElseThrow();
+            sleep(Duration.ofSeconds(1));
+            assertTrue(busy.cpuTime().orElseThrow().compareTo(busy0) > 0, "busy: " + busy0 + " -> " + busy.cpuTime());
+            assertEquals(idle0, idle.cpuTime().orElseThrow(), "sleeping");
+        }
+    }
+
+    /** A rebooted port-changing NAT maps the same private endpoints to new public ports. */
+    @Test
+    void rebootedNatForgetsItsMappingsAndMapsAnew() {
+        try (Lab lab = Lab.create()) {
+            Host echo = lab.addPublicHost("echo");
+            Router router = lab.addRouter("r", NatKind.EIM_PORT_CHANGING);
+            Host b = lab.addHost(router, "b");
+            lab.startUdpEcho(echo, ECHO_PORT);
+            InetSocketAddress e = new InetSocketAddress(echo.address(), ECHO_PORT);
+            List<InetSocketAddress> before = List.of(lab.udpProbe(b, PRIVATE_PORT, e).get(0), lab.udpProbe(b, PRIVATE_PORT + 1, e).get(0));
+            assertEquals(before.get(0), lab.udpProbe(b, PRIVATE_PORT, e).get(0), "stable until the reboot");
+            lab.rebootNat(router);
+            assertEquals("", lab.exec(router, "conntrack", "-L").stdout(), "no mapping left");
+            List<InetSocketAddress> after = List.of(lab.udpProbe(b, PRIVATE_PORT, e).get(0), lab.udpProbe(b, PRIVATE_PORT + 1, e).get(0));
+            System.out.println("port-changing NAT reboot: " + before + " -> " + after);
+            assertNotEquals(before, after);
+            for (InetSocketAddress m : after) {
+                assertEquals(router.publicAddress(), m.getAddress());
+                assertTrue(m.getPort() >= Lab.PORT_CHANGING_FIRST && m.getPort() <= Lab.PORT_CHANGING_LAST);
+            }
+            assertEquals(NatKind.EIM_PORT_CHANGING, router.natKind());
+        }
+    }
+
     @Test
     void closeLeavesNothingBehind() throws Exception {
         Lab lab = Lab.create();
@@ -324,6 +444,15 @@ class LabSelfTestIT {
             inside.destroyForcibly();
             new ProcessBuilder("ip", "netns", "del", staleNs).start().waitFor();
             Files.deleteIfExists(staleSocket);
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
         }
     }
 

@@ -99,6 +99,30 @@ final class MeshScenario implements AutoCloseable {
         assertTrue(server.awaitExit(Duration.ofSeconds(10)).isPresent(), "server still running");
     }
 
+    /** Kills the running server with SIGKILL, as a crash or an OOM kill would, and waits until it is gone. */
+    void killServer() {
+        server.kill();
+    }
+
+    /**
+     * A server that crashed or was stopped comes back: same key, same port, an empty table.
+     * Waits until it listens.
+     */
+    BackgroundProcess restartServer() {
+        assertTrue(!server.isAlive(), "the server is still running: stop or kill it first");
+        return startServer();
+    }
+
+    /** Freezes the server (SIGSTOP): it stays bound but answers nothing until {@link #resumeServer()}. */
+    void pauseServer() {
+        server.pause();
+    }
+
+    /** Lets a paused server run again; it then works through what queued up in its socket. */
+    void resumeServer() {
+        server.resume();
+    }
+
     /** The server process started last. */
     BackgroundProcess server() {
         return server;

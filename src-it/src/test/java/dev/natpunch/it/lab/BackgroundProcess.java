@@ -99,6 +99,48 @@ public final class BackgroundProcess implements AutoCloseable {
     }
 
     /**
+     * Freezes the process group (SIGSTOP), as a hung or swapped-out process: its sockets stay
+     * open and the kernel queues what arrives until {@link #resume()}.
+     */
+    public void pause() {
+        signalGroup("STOP");
+    }
+
+    /** Lets a {@link #pause() paused} process group run again (SIGCONT). */
+    public void resume() {
+        signalGroup("CONT");
+    }
+
+    /**
+     * Kills the process group at once (SIGKILL), as a crash would: no shutdown hooks, no goodbye
+     * packets. Waits until the process is gone.
+     */
+    public void kill() {
+        signalGroup("KILL");
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        if (awaitExit(GRACE.multipliedBy(5)).isEmpty()) {
+            throw new LabException(this + " survived SIGKILL");
+        }
+    }
+
+    /**
+     * CPU time (user + system) the process itself has used so far, from {@code /proc/PID/stat},
+     * in clock ticks of Linux's fixed USER_HZ (100 per second); empty once it has exited and been reaped.
+     */
+    public Optional<Duration> cpuTime() {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+            // the command name (field 2) may contain spaces and parentheses: count from the last ')'
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            return Optional.of(Duration.ofMillis(ticks * 10));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * Sends SIGTERM to the process group, then SIGKILL to what is left after a grace period.
      * Safe to call more than once.
      */

@@ -365,6 +365,50 @@ public final class Lab implements AutoCloseable {
         internetInterfaces.put(ns, dev);
     }
 
+    /**
+     * Unplugs {@code host} from its router's LAN and plugs it into {@code to}'s, as a laptop
+     * moves to another network: its {@code eth0} is replaced, with the next free addresses of the
+     * new LAN and routes through the new router. Processes on the host (wireguard-go, a client)
+     * keep running; sockets bound to the wildcard address carry on from the new addresses.
+     */
+    public synchronized void moveHost(Host host, Router to) {
+        checkOpen();
+        Router from = host.router().orElseThrow(() -> new IllegalArgumentException(host + " is not on a LAN"));
+        if (from == to) {
+            throw new IllegalArgumentException(host + " is already behind " + to);
+        }
+        Uplink old = uplinks.remove(host.namespace());
+        // deleting one end of the veth pair deletes eth0 with its addresses and routes
+        ip("-n", old.namespace(), "link", "del", old.port());
+        LanAddresses a = plugIntoLan(host.namespace(), to);
+        host.place(a.v4(), a.v6(), to);
+    }
+
+    /**
+     * Pulls {@code node}'s cable: the switch port ({@code inet} for public hosts and routers, the
+     * router's LAN for LAN hosts) goes down, so nothing gets in or out, silently, while the
+     * node's own configuration stays as it was. A router takes its whole LAN off the internet.
+     */
+    public synchronized void disconnect(Node node) {
+        Uplink u = uplink(node);
+        ip("-n", u.namespace(), "link", "set", u.port(), "down");
+    }
+
+    /** Plugs the cable {@link #disconnect(Node)} pulled back in. */
+    public synchronized void reconnect(Node node) {
+        Uplink u = uplink(node);
+        ip("-n", u.namespace(), "link", "set", u.port(), "up");
+    }
+
+    private Uplink uplink(Node node) {
+        checkOpen();
+        Uplink u = uplinks.get(node.namespace());
+        if (u == null) {
+            throw new IllegalArgumentException("no node " + node + " in lab " + id);
+        }
+        return u;
+    }
+
     /** The host or router added under {@code name}. */
     public synchronized Node node(String name) {
         Node node = nodes.get(name);
@@ -384,6 +428,18 @@ public final class Lab implements AutoCloseable {
         }
         runWithInput(router.namespace(), natRuleset(router, kind, false), "nft", "-f", "-");
         router.natKind(kind);
+    }
+
+    /**
+     * What a NAT router's reboot does to its mappings: every one is forgotten ({@link
+     * #flushConntrack(Router)}) and a {@link NatKind#EIM_PORT_CHANGING} NAT gets a new hash seed,
+     * so that new flows of a private address:port leave from another public port (the same one
+     * again with a chance of 1 in 4096). A port-preserving NAT keeps the private port where it can.
+     */
+    public synchronized void rebootNat(Router router) {
+        natSeeds.put(router, RANDOM.nextInt() & 0x7fffffff);
+        setNatKind(router, router.natKind());
+        flushConntrack(router);
     }
 
     /** Forgets every NAT mapping and connection (IPv4 and IPv6) of {@code router}. */

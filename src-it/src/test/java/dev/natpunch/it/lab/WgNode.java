@@ -121,6 +121,23 @@ public final class WgNode {
                 "endpoint", Lab.formatEndpoint(endpoint));
     }
 
+    /**
+     * Sets every peer's endpoint again to what it is, which makes wireguard-go forget the source
+     * address it remembered for the peer. After {@link Lab#moveHost} that address no longer
+     * exists, and wireguard-go 0.0.20220316 then fails every send to the peer with "network is
+     * unreachable" until the endpoint is set anew (the kernel's WireGuard checks the address and
+     * drops it by itself). Whoever manages a roaming host's peers has to do this; the lab does not
+     * do it in {@code moveHost}, so that tests see what the network does.
+     */
+    public void resetSourceAddresses() {
+        for (String line : show("endpoints").split("\n")) {
+            String[] f = line.strip().split("\\s+");
+            if (f.length == 2 && !f[1].equals("(none)")) {
+                lab.execOrThrow(host, null, "wg", "set", interfaceName, "peer", f[0], "endpoint", f[1]);
+            }
+        }
+    }
+
     /** The time of the latest completed handshake with {@code peer}, empty if none yet. */
     public Optional<Instant> latestHandshake(WgNode peer) {
         for (String line : show("latest-handshakes").split("\n")) {
