@@ -2,7 +2,7 @@ package dev.natpunch.client;
 
 import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
-import dev.natpunch.net.DatagramTransport;
+import dev.natpunch.net.Endpoints;
 import dev.natpunch.net.TransportFactory;
 import dev.natpunch.wireguard.Device;
 import dev.natpunch.wireguard.Peer;
@@ -13,7 +13,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
+import java.net.StandardProtocolFamily;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,11 +40,12 @@ final class DefaultPeerResolver implements PeerResolver {
 
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
     private static final Duration VERIFY_POLL = Duration.ofMillis(200);
+    /** Pause between passes in continuous mode when every server pushes changes. */
+    static final Duration PUSHED_POLL = Duration.ofSeconds(30);
 
     private final String interfaceName;
-    private final String serverHost;
-    private final int serverPort;
-    private final Key serverKey;
+    private final List<ServerLinks.ServerSpec> servers;
+    private final int protocolVersion;
     private final WireguardControl wireguard;
     private final TransportFactory transports;
     private final Duration retryDelay;
@@ -59,15 +61,17 @@ final class DefaultPeerResolver implements PeerResolver {
     private final Map<Key, RxSeen> rxSeen = new java.util.HashMap<>();
     private final Object lock = new Object();
     private volatile boolean closed;
-    private RendezvousClient client;
-    private DatagramTransport transport;
-    private int transportPort = -1;
+    private ServerLinks links;
+    private int linksPort = -1;
+    /** Peers a server pushed a change for since the last pass, with what it pushed. Guarded by lock. */
+    private final Map<Key, List<PeerEndpoint>> pushed = new LinkedHashMap<>();
+    /** Per peer, the endpoints worth trying from the last lookup, best first. */
+    private final Map<Key, List<InetSocketAddress>> alternatives = new java.util.HashMap<>();
 
     private DefaultPeerResolver(BuilderImpl b) {
         this.interfaceName = b.interfaceName;
-        this.serverHost = b.serverHost;
-        this.serverPort = b.serverPort;
-        this.serverKey = b.serverKey;
+        this.servers = List.copyOf(b.servers());
+        this.protocolVersion = b.protocolVersion;
         this.wireguard = b.wireguard != null ? b.wireguard : WireguardControl.automatic();
         this.transports = b.transports != null ? b.transports : TransportFactory.raw();
         this.retryDelay = b.retryDelay;
@@ -107,7 +111,7 @@ final class DefaultPeerResolver implements PeerResolver {
             if (!missing || !clock.instant().isBefore(deadline)) {
                 break;
             }
-            pause(retryDelay);
+            pause(retryDelay, false);
         }
         if (unanswered != null) {
             for (Peer p : device.peers()) {
@@ -147,10 +151,19 @@ final class DefaultPeerResolver implements PeerResolver {
                 results.keySet().retainAll(current);
                 pending.keySet().retainAll(current);
                 rxSeen.keySet().retainAll(current);
+                alternatives.keySet().retainAll(current);
+                deliverPushes();
                 confirm(device, results, pending);
                 pass(device, results, pending, true);
                 backoff = retryDelay;
-                pause(retryDelay);
+                boolean pushing;
+                synchronized (lock) {
+                    pushing = links != null && links.allPushing();
+                }
+                // With every server pushing, a pass is needed only to watch verifications and as a
+                // safety net; a push ends the pause at once.
+                pause(pushing && pending.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
+                        : verifyStep(), true);
             } catch (ClosedResolverException e) {
                 return;
             } catch (WireguardException e) {
@@ -181,6 +194,14 @@ final class DefaultPeerResolver implements PeerResolver {
             }
             PeerResult r = connectedSince(peer, since);
             if (r == null && !verifyWait.isZero() && !now.isBefore(since.plus(verifyWait))) {
+                InetSocketAddress next = nextAlternative(peer);
+                if (next != null) {
+                    r = tryNext(peer, next);
+                    pending.put(peer.publicKey(), clock.instant());
+                    results.put(peer.publicKey(), r);
+                    report(r);
+                    continue;
+                }
                 r = noHandshake(peer.publicKey(), peer.endpoint().orElse(null));
             } else if (r == null && verifyWait.isZero()) {
                 pending.remove(peer.publicKey());
@@ -219,20 +240,42 @@ final class DefaultPeerResolver implements PeerResolver {
         // that lands between reading the device and writing the endpoint came over the path the
         // peer is using, which is the one the server reports.
         Instant readAt = clock.instant();
-        RendezvousClient rendezvous = session(device);
+        List<Key> ask = new ArrayList<>();
+        for (Peer peer : device.peers()) {
+            PeerResult previous = results.get(peer.publicKey());
+            if (refresh || previous == null || !previous.hasEndpoint()) {
+                ask.add(peer.publicKey());
+            }
+        }
+        if (ask.isEmpty()) {
+            return;
+        }
+        ServerLinks servers = links(device);
+        Set<Key> subscribe = refresh ? device.peers().stream().map(Peer::publicKey)
+                .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)) : Set.of();
+        Map<Key, List<PeerEndpoint>> found = servers.lookupAll(ask, subscribe,
+                LocalCandidates.of(interfaceName, device.listenPort()));
+        Set<InetAddress> ourPublic = servers.ourPublicAddresses();
+        Set<StandardProtocolFamily> families = servers.workingFamilies();
         for (Peer peer : device.peers()) {
             checkOpen();
-            PeerResult previous = results.get(peer.publicKey());
-            if (!refresh && previous != null && previous.hasEndpoint()) {
+            if (!found.containsKey(peer.publicKey())) {
                 continue;
             }
-            Optional<InetSocketAddress> found = rendezvous.lookup(peer.publicKey());
+            PeerResult previous = results.get(peer.publicKey());
+            List<InetSocketAddress> order = EndpointChoice.order(found.get(peer.publicKey()), ourPublic, families);
             PeerResult result;
-            if (found.isEmpty()) {
+            if (order.isEmpty()) {
+                alternatives.remove(peer.publicKey());
                 result = PeerResult.of(peer.publicKey(), PeerStatus.NOT_FOUND, null);
             } else {
-                boolean unchanged = alreadySet(peer, found.get());
-                result = apply(peer, found.get());
+                alternatives.put(peer.publicKey(), order);
+                // A refresh keeps a candidate chosen earlier (by verification) while the server
+                // still lists it.
+                InetSocketAddress target = refresh && peer.endpoint().filter(order::contains).isPresent()
+                        ? peer.endpoint().get() : order.get(0);
+                boolean unchanged = alreadySet(peer, target);
+                result = apply(peer, target);
                 // A refresh that changed nothing has nothing new to verify; a one-shot run
                 // verifies even an endpoint set earlier, since it reports on the tunnel.
                 if (result.status() == PeerStatus.RESOLVED && !(refresh && unchanged)) {
@@ -247,6 +290,44 @@ final class DefaultPeerResolver implements PeerResolver {
                 report(result);
             }
         }
+    }
+
+    /** The candidate after the peer's current endpoint in the last lookup's order, or null. */
+    private InetSocketAddress nextAlternative(Peer peer) {
+        List<InetSocketAddress> order = alternatives.getOrDefault(peer.publicKey(), List.of());
+        int i = peer.endpoint().map(order::indexOf).orElse(-1);
+        return i >= 0 && i + 1 < order.size() ? order.get(i + 1) : null;
+    }
+
+    /** Points the peer at its next candidate after the current one gave no handshake. */
+    private PeerResult tryNext(Peer peer, InetSocketAddress next) {
+        LOG.info("{}: no WireGuard handshake via {}, trying {}", shortKey(peer.publicKey()),
+                peer.endpoint().map(Endpoints::format).orElse("-"), Endpoints.format(next));
+        return apply(peer, next);
+    }
+
+    private static String shortKey(Key key) {
+        return key.toBase64().substring(0, 16);
+    }
+
+    /** Hands what the servers pushed to the listener, on this thread, as the listener contract says. */
+    private void deliverPushes() {
+        Map<Key, List<PeerEndpoint>> copy;
+        synchronized (lock) {
+            copy = new LinkedHashMap<>(pushed);
+            pushed.clear();
+        }
+        copy.forEach(listener::onPush);
+    }
+
+    private Duration verifyStep() {
+        if (verifyWait.isZero()) {
+            return retryDelay;
+        }
+        Duration step = verifyWait.dividedBy(4);
+        Duration min = Duration.ofMillis(250);
+        step = step.compareTo(min) < 0 ? min : step;
+        return step.compareTo(retryDelay) < 0 ? step : retryDelay;
     }
 
     /**
@@ -331,32 +412,44 @@ final class DefaultPeerResolver implements PeerResolver {
     private record RxSeen(long rx, Instant changedAt, Instant watchedSince) {
     }
 
-    /** Waits for handshakes newer than each change; peers without one end in NO_HANDSHAKE. */
+    /**
+     * Waits for handshakes newer than each change, moving a peer to its next candidate when one
+     * gives none within the verification time; peers left without any end in NO_HANDSHAKE.
+     */
     private void verify(Map<Key, PeerResult> results, Map<Key, Instant> changedAt)
             throws IOException, InterruptedException {
-        Instant deadline = clock.instant().plus(verifyWait);
         Map<Key, Instant> pending = new LinkedHashMap<>(changedAt);
         while (!pending.isEmpty()) {
             checkOpen();
             Device device = readDevice();
+            Instant now = clock.instant();
             for (Peer peer : device.peers()) {
                 Instant since = pending.get(peer.publicKey());
-                PeerResult r = since == null ? null : connectedSince(peer, since);
-                if (r != null) {
-                    pending.remove(peer.publicKey());
-                    results.put(peer.publicKey(), r);
-                    report(r);
+                if (since == null) {
+                    continue;
                 }
+                PeerResult r = connectedSince(peer, since);
+                if (r == null && now.isBefore(since.plus(verifyWait))) {
+                    continue;
+                }
+                if (r == null) {
+                    InetSocketAddress next = nextAlternative(peer);
+                    if (next != null) {
+                        r = tryNext(peer, next);
+                        pending.put(peer.publicKey(), clock.instant());
+                        results.put(peer.publicKey(), r);
+                        report(r);
+                        continue;
+                    }
+                    r = noHandshake(peer.publicKey(), peer.endpoint().orElse(null));
+                }
+                pending.remove(peer.publicKey());
+                results.put(peer.publicKey(), r);
+                report(r);
             }
-            if (!clock.instant().isBefore(deadline)) {
-                break;
+            if (!pending.isEmpty()) {
+                pause(VERIFY_POLL, false);
             }
-            pause(VERIFY_POLL);
-        }
-        for (Key key : pending.keySet()) {
-            PeerResult r = noHandshake(key, results.get(key).endpoint().orElse(null));
-            results.put(key, r);
-            report(r);
         }
     }
 
@@ -388,36 +481,33 @@ final class DefaultPeerResolver implements PeerResolver {
         return device;
     }
 
-    /** The session for this device, reopened when the listen port changed. */
-    private RendezvousClient session(Device device) throws IOException {
+    /** The server sessions for this device, reopened when the listen port changed. */
+    private ServerLinks links(Device device) throws IOException {
         synchronized (lock) {
             checkOpenUnchecked();
-            if (client != null && transportPort == device.listenPort()) {
-                return client;
+            if (links != null && linksPort == device.listenPort()) {
+                return links;
             }
             closeSession();
-            InetSocketAddress server = resolveServer();
-            transport = transports.open(server, device.listenPort());
-            transportPort = device.listenPort();
-            client = RendezvousClient.builder(
-                            KeyPair.fromPrivateKey(device.privateKey().orElseThrow()), serverKey, transport)
-                    .responseTimeout(responseTimeout)
-                    .clock(clock)
-                    .build();
-            client.handshake();
-            LOG.debug("registered with {} from port {}", server, device.listenPort());
-            listener.onServerHandshake(server);
-            return client;
+            ServerLinks l = new ServerLinks(servers, transports, responseTimeout, clock, protocolVersion,
+                    this::onPush, listener);
+            try {
+                l.open(KeyPair.fromPrivateKey(device.privateKey().orElseThrow()), device.listenPort());
+            } catch (IOException e) {
+                l.close();
+                throw e;
+            }
+            links = l;
+            linksPort = device.listenPort();
+            return l;
         }
     }
 
-    private InetSocketAddress resolveServer() throws IOException {
-        try {
-            InetAddress address = InetAddress.getByName(serverHost);
-            return new InetSocketAddress(address, serverPort);
-        } catch (UnknownHostException e) {
-            throw new IOException("cannot resolve the server name '" + serverHost
-                    + "': check the spelling and this machine's DNS", e);
+    /** On a client's receive thread: remember the push and end the pause of the resolver's thread. */
+    private void onPush(Key peer, List<PeerEndpoint> endpoints) {
+        synchronized (lock) {
+            pushed.put(peer, endpoints);
+            lock.notifyAll();
         }
     }
 
@@ -433,7 +523,7 @@ final class DefaultPeerResolver implements PeerResolver {
             closeSession();
         }
         long jitter = ThreadLocalRandom.current().nextLong(backoff.toMillis() / 4 + 1);
-        pause(backoff.plusMillis(jitter));
+        pause(backoff.plusMillis(jitter), false);
         Duration next = backoff.multipliedBy(2);
         return next.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : next;
     }
@@ -443,12 +533,12 @@ final class DefaultPeerResolver implements PeerResolver {
         listener.onPeer(result);
     }
 
-    /** Sleeps, waking at once when the resolver is closed. */
-    private void pause(Duration d) throws IOException, InterruptedException {
+    /** Sleeps, waking at once when the resolver is closed (or, if asked, when a server pushed a change). */
+    private void pause(Duration d, boolean untilPush) throws IOException, InterruptedException {
         synchronized (lock) {
             long end = System.nanoTime() + d.toNanos();
             long left;
-            while (!closed && (left = end - System.nanoTime()) > 0) {
+            while (!closed && !(untilPush && !pushed.isEmpty()) && (left = end - System.nanoTime()) > 0) {
                 lock.wait(Math.max(1, left / 1_000_000));
             }
         }
@@ -469,39 +559,24 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     private void closeSession() {
-        if (client != null) {
-            try {
-                client.close();
-            } catch (IOException e) {
-                LOG.debug("closing the session failed", e);
-            }
-            client = null;
+        if (links != null) {
+            links.close();
+            links = null;
         }
-        if (transport != null) {
-            try {
-                transport.close();
-            } catch (IOException e) {
-                LOG.debug("closing the transport failed", e);
-            }
-            transport = null;
-        }
-        transportPort = -1;
+        linksPort = -1;
     }
 
     @Override
     public void close() {
         closed = true;
-        DatagramTransport t;
+        ServerLinks l;
         synchronized (lock) {
             lock.notifyAll();
-            t = transport;
+            l = links;
         }
-        if (t != null) {
-            try {
-                t.close();
-            } catch (IOException e) {
-                LOG.debug("closing the transport failed", e);
-            }
+        if (l != null) {
+            // Outside the lock: a pass waiting for the servers holds it, and closing ends the wait.
+            l.close();
         }
         synchronized (lock) {
             closeSession();
@@ -522,6 +597,8 @@ final class DefaultPeerResolver implements PeerResolver {
         private String serverHost;
         private int serverPort;
         private Key serverKey;
+        private final List<ServerLinks.ServerSpec> moreServers = new ArrayList<>();
+        private int protocolVersion = 2;
         private WireguardControl wireguard;
         private TransportFactory transports;
         private Duration retryDelay = Duration.ofSeconds(2);
@@ -553,6 +630,34 @@ final class DefaultPeerResolver implements PeerResolver {
         public Builder serverKey(Key key) {
             this.serverKey = Objects.requireNonNull(key, "key");
             return this;
+        }
+
+        @Override
+        public Builder addServer(String host, int port, Key key) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("server port must be 1 to 65535, not " + port);
+            }
+            moreServers.add(new ServerLinks.ServerSpec(Objects.requireNonNull(host, "host"), port,
+                    Objects.requireNonNull(key, "key")));
+            return this;
+        }
+
+        @Override
+        public Builder protocolVersion(int version) {
+            if (version != 1 && version != 2) {
+                throw new IllegalArgumentException("protocol version must be 1 or 2, not " + version);
+            }
+            this.protocolVersion = version;
+            return this;
+        }
+
+        List<ServerLinks.ServerSpec> servers() {
+            List<ServerLinks.ServerSpec> all = new ArrayList<>();
+            if (serverHost != null) {
+                all.add(new ServerLinks.ServerSpec(serverHost, serverPort, serverKey));
+            }
+            all.addAll(moreServers);
+            return all;
         }
 
         @Override
@@ -619,9 +724,10 @@ final class DefaultPeerResolver implements PeerResolver {
 
         @Override
         public PeerResolver build() {
-            if (interfaceName == null || serverHost == null || serverKey == null) {
+            if (interfaceName == null || (serverHost == null) != (serverKey == null)
+                    || (serverHost == null && moreServers.isEmpty())) {
                 throw new IllegalStateException(
-                        "interfaceName, server and serverKey are required");
+                        "interfaceName and a server (server and serverKey, or addServer) are required");
             }
             return new DefaultPeerResolver(this);
         }

@@ -69,11 +69,27 @@ public interface PeerResolver extends AutoCloseable {
         /** The WireGuard interface whose peers to resolve (required). */
         Builder interfaceName(String name);
 
-        /** The rendezvous server (required); the name is resolved again on every reconnection. */
+        /**
+         * The rendezvous server (this or {@link #addServer} is required); the name is resolved
+         * again on every reconnection, and a name with IPv4 and IPv6 addresses is used over both.
+         */
         Builder server(String host, int port);
 
-        /** The rendezvous server's public key (required). */
+        /** The rendezvous server's public key (required with {@link #server}). */
         Builder serverKey(Key key);
+
+        /**
+         * One more rendezvous server. The resolver registers with every server and resolves from
+         * whichever answer, so a server going down changes nothing for a running mesh.
+         */
+        Builder addServer(String host, int port, Key key);
+
+        /**
+         * The highest protocol version to speak: 2 (the default) uses batch lookups, push updates,
+         * IPv6 and LAN candidates with servers that offer them and version 1 with the others; 1
+         * behaves exactly like natpunch-go's client.
+         */
+        Builder protocolVersion(int version);
 
         /** How to read and change WireGuard; default {@link WireguardControl#automatic()}. */
         Builder wireguard(WireguardControl control);

@@ -1,22 +1,28 @@
 package dev.natpunch.client;
 
-import dev.natpunch.crypto.CipherState;
 import dev.natpunch.crypto.HandshakeException;
 import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.crypto.NoiseHandshake;
-import dev.natpunch.crypto.ReplayWindow;
-import dev.natpunch.crypto.TransportKeys;
 import dev.natpunch.net.DatagramTransport;
-import dev.natpunch.protocol.HandshakeInitiation;
-import dev.natpunch.protocol.HandshakeResponse;
 import dev.natpunch.protocol.LookupRequest;
 import dev.natpunch.protocol.LookupResponse;
 import dev.natpunch.protocol.Messages;
 import dev.natpunch.protocol.Wire;
+import dev.natpunch.protocol.v2.BatchLookup;
+import dev.natpunch.protocol.v2.Capabilities;
+import dev.natpunch.protocol.v2.ErrorMessage;
+import dev.natpunch.protocol.v2.Push;
+import dev.natpunch.protocol.v2.Registration;
+import dev.natpunch.protocol.v2.Sealed;
+import dev.natpunch.protocol.v2.ServerInfo;
+import dev.natpunch.protocol.v2.Subscription;
+import dev.natpunch.protocol.v2.V2Handshake;
+import dev.natpunch.protocol.v2.V2Messages;
+import dev.natpunch.protocol.v2.V2Wire;
+import dev.natpunch.protocol.v2.WireEndpoint;
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
@@ -25,42 +31,95 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A protocol version 1 rendezvous client, interoperable with natpunch-go's server: it
- * authenticates to the server with the WireGuard interface's key pair (Noise IK), which registers
- * the address and port the server sees the transport's datagrams come from, and asks where peers
- * are registered.
+ * A rendezvous client: it authenticates to the server with the WireGuard interface's key pair
+ * (Noise IK), which registers the address and port the server sees the transport's datagrams come
+ * from, and asks where peers are registered.
  *
  * <pre>{@code
  * try (RendezvousClient client = new RendezvousClient(wgKeys, serverKey, UdpTransport.open(server))) {
- *     Optional<InetSocketAddress> peer = client.lookup(peerKey);
+ *     Map<Key, List<PeerEndpoint>> peers = client.lookupAll(peerKeys);
  * }
  * }</pre>
  *
- * <p>{@link #lookup} handshakes first when there is no session yet or the session is older than
- * the re-handshake age (5 minutes by default, as natpunch-go). Every request waits for its answer
- * up to the response timeout (10 seconds by default) and fails with a
- * {@link SocketTimeoutException} when none arrives; the session is then discarded so that the next
- * call starts with a fresh handshake (the server may have restarted). Version 1 answers carry no
- * request identifier; after a timeout the client discards datagrams that are already waiting
- * before it sends again, so that a late answer is not taken for the next one.
+ * <p><b>Versions.</b> The client offers protocol version 2 ({@code docs/protocol-v2.md}) inside
+ * the version 1 handshake. A server that does not take it up (natpunch-go, or a natpunch-java
+ * server before version 2) is spoken to in version 1, byte for byte as natpunch-go's client does:
+ * one lookup per peer, IPv4 only. With a version 2 server, {@link #lookupAll} asks for up to 37
+ * peers per datagram and gets every endpoint of each (IPv4, IPv6, LAN candidates), {@link
+ * #subscribe} makes the server push changes as they happen, and {@link #register} reports LAN
+ * candidates. A server that answered version 2 once is never downgraded on silence alone for as
+ * long as the JVM runs (a dropped packet is likelier than a downgrade, and an attacker who drops
+ * packets must not be able to force one). {@link Builder#protocolVersion(int)
+ * protocolVersion(1)} makes the client behave exactly like natpunch-go's.
  *
- * <p>Thread-safe: calls are serialized, one request at a time.
+ * <p><b>Timing.</b> Requests are handshaked first when there is no session yet or the session is
+ * older than the re-handshake age (5 minutes by default, as natpunch-go, or sooner if the server
+ * announced a shorter session lifetime). A version 2 handshake is sent again after 1 s and falls
+ * back to a plain version 1 one after 3 s (sooner with a response timeout under 12 s); version 2 requests are retransmitted after 0.5, 1.5, 3.5
+ * and 7.5 s. Every call fails with a {@link SocketTimeoutException} when no answer arrives within
+ * the response timeout (10 seconds by default); the session is then discarded so that the next
+ * call starts with a fresh handshake (the server may have restarted).
+ *
+ * <p><b>Threads.</b> After the first handshake a daemon thread receives the server's datagrams
+ * and calls the {@link PushListener}; it ends with {@link #close()}. Calls are thread-safe and
+ * serialized, one at a time.
  */
 public final class RendezvousClient implements Closeable {
     /** How long a request waits for the server's answer unless configured otherwise. */
     public static final Duration DEFAULT_RESPONSE_TIMEOUT = Duration.ofSeconds(10);
-    /** Session age after which a lookup first re-handshakes, unless configured otherwise. */
+    /** Session age after which a request first re-handshakes, unless configured otherwise. */
     public static final Duration DEFAULT_REHANDSHAKE_AFTER = Duration.ofMinutes(5);
 
+    /** The version 2 features this client can use. */
+    static final long FEATURES = V2Wire.FEATURE_BATCH_LOOKUP | V2Wire.FEATURE_PUSH
+            | V2Wire.FEATURE_DUAL_STACK | V2Wire.FEATURE_CANDIDATES;
+
     private static final Logger log = LoggerFactory.getLogger(RendezvousClient.class);
-    private static final Duration DRAIN_WAIT = Duration.ofMillis(1);
     private static final SecureRandom RANDOM = new SecureRandom();
+
+    /**
+     * When a version 2 handshake is sent (protocol-v2.md 3.6), and the plain ones after it, as
+     * fractions of the response timeout and at most these times, so that even a short timeout
+     * leaves room for the fallback.
+     */
+    private static final long[] HANDSHAKE_SENDS_MS = {0, 1000, 3000, 6000};
+    private static final double[] HANDSHAKE_SENDS_FRACTION = {0, 0.25, 0.5, 0.75};
+    /** How many of those carry an offer, unless the server is known to speak version 2. */
+    private static final int OFFERS_BEFORE_FALLBACK = 2;
+    /** After falling back, handshakes stay plain for this long (one handshake period). */
+    private static final long PLAIN_FOR_MS = Duration.ofMinutes(5).toMillis();
+    /** When a version 2 request is sent (protocol-v2.md 5.3). */
+    private static final long[] REQUEST_SENDS_MS = {0, 500, 1500, 3500, 7500};
+    /** How long an answer to an older handshake attempt waits for one to the newest. */
+    private static final long ANSWER_GRACE_MS = 300;
+    private static final long RATE_LIMITED_WAIT_MS = 1000;
+
+    /** Keys per LOOKUP when peers may have IPv4 and IPv6 endpoints, so that the answer fits (6.1). */
+    private static final int KEYS_PER_LOOKUP_DUAL = 27;
+    private static final int MAX_KEYS_PER_REQUEST = 37;
+    private static final int INFO_PADDING = 188;
+    private static final int REGISTER_PADDING = 56;
+    private static final int MAX_CANDIDATES = 8;
+
+    /** Servers that answered version 2 in this JVM: never downgraded on silence. Bounded. */
+    private static final Set<Key> V2_SERVERS = ConcurrentHashMap.newKeySet();
+    private static final int MAX_V2_SERVERS = 4096;
 
     private final KeyPair clientKeys;
     private final Key serverKey;
@@ -68,40 +127,47 @@ public final class RendezvousClient implements Closeable {
     private final Clock clock;
     private final Duration responseTimeout;
     private final long rehandshakeAfterMillis;
+    private final boolean offerV2;
+    private final PushListener pushListener;
 
-    private final byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
-    private final byte[] in = new byte[2048];
-    private final ByteBuffer inBuf = ByteBuffer.wrap(in);
-    private final byte[] scratch = new byte[Wire.LOOKUP_PLAINTEXT_LENGTH];
+    /** Serializes the public calls; the receive thread never takes it. */
+    private final ReentrantLock calls = new ReentrantLock();
+    private final byte[] out = new byte[V2Wire.MAX_DATAGRAM];
+    private final byte[] scratch = new byte[8 + V2Wire.MAX_CAPABILITY_BLOCK];
 
-    private ClientSession session;
+    /** Guards everything below, shared with the receive thread. */
+    private final Object state = new Object();
+    private ServerSession session;
+    private ServerSession previous;
+    private final List<Attempt> attempts = new ArrayList<>();
+    private final Map<Integer, Request> outstanding = new HashMap<>();
+    private V1Wait v1Wait;
+    private PortUnreachableException unreachable;
+    private InetSocketAddress observed;
+    /** The subscription set, re-sent after every handshake. */
+    private final Set<Key> subscribed = new LinkedHashSet<>();
+    /** Version and endpoints last applied per subscribed key (6.1: older data is ignored). */
+    private final Map<Key, Known> known = new HashMap<>();
+    private List<InetSocketAddress> candidates = List.of();
     private long lastTimestamp;
-    private boolean mayHaveStaleAnswers;
+    private long plainUntilMillis;
+    private Thread receiver;
     private boolean closed;
 
-    private static final class ClientSession {
-        final int index;
-        final CipherState sender;
-        final CipherState receiver;
-        final ReplayWindow replayWindow = new ReplayWindow();
-        final long createdMillis;
-        long nextCounter;
-
-        ClientSession(int index, TransportKeys keys, long createdMillis) {
-            this.index = index;
-            this.sender = keys.sender();
-            this.receiver = keys.receiver();
-            this.createdMillis = createdMillis;
-        }
-
-        void destroy() {
-            sender.destroy();
-            receiver.destroy();
-        }
+    /** Receives the changes a version 2 server pushes for subscribed peers. */
+    @FunctionalInterface
+    public interface PushListener {
+        /**
+         * A subscribed peer's endpoints changed. Called on the client's receive thread, in the
+         * order the server's versions say; must not block.
+         *
+         * @param endpoints the peer's endpoints now, best first; empty when the peer is gone
+         */
+        void onUpdate(Key peer, List<PeerEndpoint> endpoints);
     }
 
     /**
-     * A client with the default clock, response timeout and re-handshake age.
+     * A client with the default clock, response timeout and re-handshake age that offers version 2.
      *
      * @param clientKeys the WireGuard interface's key pair: the server registers its public key
      * @param serverKey the server's public key
@@ -118,6 +184,8 @@ public final class RendezvousClient implements Closeable {
         this.clock = b.clock;
         this.responseTimeout = b.responseTimeout;
         this.rehandshakeAfterMillis = b.rehandshakeAfter.toMillis();
+        this.offerV2 = b.protocolVersion >= V2Wire.VERSION;
+        this.pushListener = b.pushListener;
     }
 
     /** A builder for a client with non-default settings. */
@@ -133,6 +201,8 @@ public final class RendezvousClient implements Closeable {
         private Clock clock = Clock.systemUTC();
         private Duration responseTimeout = DEFAULT_RESPONSE_TIMEOUT;
         private Duration rehandshakeAfter = DEFAULT_REHANDSHAKE_AFTER;
+        private int protocolVersion = V2Wire.VERSION;
+        private PushListener pushListener = (peer, endpoints) -> { };
 
         private Builder(KeyPair clientKeys, Key serverKey, DatagramTransport transport) {
             this.clientKeys = Objects.requireNonNull(clientKeys, "clientKeys");
@@ -146,15 +216,34 @@ public final class RendezvousClient implements Closeable {
             return this;
         }
 
-        /** How long each request waits for the server's answer. Positive; default 10 s. */
+        /** How long each call waits for the server's answers. Positive; default 10 s. */
         public Builder responseTimeout(Duration timeout) {
             this.responseTimeout = positive(timeout, "responseTimeout");
             return this;
         }
 
-        /** Session age after which a lookup first re-handshakes. Positive; default 5 min. */
+        /** Session age after which a request first re-handshakes. Positive; default 5 min. */
         public Builder rehandshakeAfter(Duration age) {
             this.rehandshakeAfter = positive(age, "rehandshakeAfter");
+            return this;
+        }
+
+        /**
+         * The highest protocol version to speak: 2 (the default) offers version 2 and falls back
+         * to 1 with a server that does not take it up; 1 behaves exactly like natpunch-go's client
+         * (one plain handshake, one lookup per peer).
+         */
+        public Builder protocolVersion(int version) {
+            if (version != 1 && version != V2Wire.VERSION) {
+                throw new IllegalArgumentException("protocol version must be 1 or 2, not " + version);
+            }
+            this.protocolVersion = version;
+            return this;
+        }
+
+        /** Receives pushed updates of {@link #subscribe subscribed} peers. Default: none. */
+        public Builder pushListener(PushListener listener) {
+            this.pushListener = Objects.requireNonNull(listener, "listener");
             return this;
         }
 
@@ -170,120 +259,950 @@ public final class RendezvousClient implements Closeable {
         }
     }
 
+    /** The transport's server. */
+    public InetSocketAddress server() {
+        return transport.server();
+    }
+
+    /**
+     * The protocol version of the current session: 1 or 2, or 0 when there is no session.
+     */
+    public int protocolVersion() {
+        synchronized (state) {
+            return session == null ? 0 : session.version;
+        }
+    }
+
+    /**
+     * Where the server last said our datagrams come from (our NAT's mapping), from a version 2
+     * handshake or registration; empty with a version 1 server.
+     */
+    public Optional<InetSocketAddress> observedEndpoint() {
+        synchronized (state) {
+            return Optional.ofNullable(observed);
+        }
+    }
+
     /**
      * Runs a handshake now, replacing any current session. This registers (or refreshes) the
-     * client's address at the server.
+     * client's address at the server, then restores the subscriptions and LAN candidates of the
+     * previous session.
      *
      * @throws SocketTimeoutException if the server did not answer in time (wrong address or port,
      *     wrong server key, or UDP filtered)
      * @throws IOException if the transport fails
      */
-    public synchronized void handshake() throws IOException {
-        ensureOpen();
-        discardStaleAnswers();
-        NoiseHandshake noise = NoiseHandshake.initiator(clientKeys, serverKey, NoiseHandshake.NATPUNCH_PROLOGUE);
-        int proposal = RANDOM.nextInt();
-        int n = HandshakeInitiation.encode(noise, proposal, nextTimestamp(), scratch, out, 0);
-        send(n);
-        long deadline = System.nanoTime() + responseTimeout.toNanos();
-        while (true) {
-            int len = receiveUntil(deadline);
-            if (len < 0) {
-                dropSession();
-                mayHaveStaleAnswers = true;
-                throw new SocketTimeoutException("no handshake response from the rendezvous server "
-                        + transport.server() + " within " + describe(responseTimeout) + ": check the server's"
-                        + " address and port, that its public key is right (a server silently ignores"
-                        + " handshakes made for another key), and that UDP to it is not filtered");
-            }
-            if (Messages.checkToClient(in, 0, len) != null || in[0] != Wire.TYPE_HANDSHAKE_RESPONSE) {
-                log.debug("ignoring a {}-byte datagram while waiting for the handshake response", len);
-                continue;
-            }
-            try {
-                HandshakeResponse.read(noise, in, 0, scratch);
-            } catch (HandshakeException e) {
-                log.debug("ignoring a handshake response that does not authenticate: {}", e.getMessage());
-                continue;
-            }
-            dropSession();
-            session = new ClientSession(HandshakeResponse.assignedIndex(in, 0), noise.split(), clock.millis());
-            log.debug("handshake with {} done, session index {}", transport.server(),
-                    Integer.toUnsignedString(session.index));
-            return;
+    public void handshake() throws IOException {
+        calls.lock();
+        try {
+            ensureOpen();
+            doHandshake();
+            restore();
+        } finally {
+            calls.unlock();
         }
     }
 
     /**
      * Asks the server where {@code peer} is registered, handshaking first when needed.
      *
-     * @return the peer's public IPv4 address and port as the server saw them, or empty when the
-     *     server does not know the peer (never registered, expired, or registered over IPv6)
+     * @return the peer's public address and port as the server saw them (IPv4 when the server
+     *     knows both families), or empty when the server does not know the peer
      * @throws SocketTimeoutException if the server did not answer in time
      * @throws IOException if the transport fails
      */
-    public synchronized Optional<InetSocketAddress> lookup(Key peer) throws IOException {
+    public Optional<InetSocketAddress> lookup(Key peer) throws IOException {
         Objects.requireNonNull(peer, "peer");
-        ensureOpen();
-        if (session == null || clock.millis() - session.createdMillis >= rehandshakeAfterMillis) {
-            handshake();
-        }
-        discardStaleAnswers();
-        ClientSession s = session;
-        int n = LookupRequest.encode(s.sender, s.index, s.nextCounter++, clientKeys.publicKey(), peer, scratch, out, 0);
-        send(n);
-        long deadline = System.nanoTime() + responseTimeout.toNanos();
-        while (true) {
-            int len = receiveUntil(deadline);
-            if (len < 0) {
-                dropSession();
-                mayHaveStaleAnswers = true;
-                throw new SocketTimeoutException("no lookup response from the rendezvous server "
-                        + transport.server() + " within " + describe(responseTimeout)
-                        + "; the next request will start with a new handshake");
+        List<PeerEndpoint> found = lookupAll(List.of(peer)).get(peer);
+        return found.stream().filter(e -> e.kind() == PeerEndpoint.Kind.SERVER_REFLEXIVE)
+                .sorted((x, y) -> Boolean.compare(y.isIpv4(), x.isIpv4()))
+                .map(PeerEndpoint::address)
+                .findFirst();
+    }
+
+    /**
+     * Asks where each of {@code peers} is, handshaking first when needed: with a version 2 server
+     * in a few datagrams sent at once, with a version 1 server one lookup after another.
+     *
+     * @return every asked key, in order, with its endpoints best first (empty: not found)
+     * @throws SocketTimeoutException if the server did not answer in time
+     * @throws IOException if the transport fails
+     */
+    public Map<Key, List<PeerEndpoint>> lookupAll(Collection<Key> peers) throws IOException {
+        List<Key> keys = List.copyOf(new LinkedHashSet<>(peers));
+        calls.lock();
+        try {
+            ensureOpen();
+            ServerSession s = ensureSession();
+            Map<Key, List<PeerEndpoint>> result = new LinkedHashMap<>();
+            if (s.has(V2Wire.FEATURE_BATCH_LOOKUP)) {
+                batchLookup(s, keys, result);
+                if (result.size() == keys.size()) {
+                    return result;
+                }
             }
-            if (Messages.checkToClient(in, 0, len) != null || in[0] != Wire.TYPE_DATA) {
-                log.debug("ignoring a {}-byte datagram while waiting for a lookup response", len);
-                continue;
+            for (Key k : keys) {
+                if (!result.containsKey(k)) {
+                    result.put(k, v1Lookup(ensureSession(), k));
+                }
             }
-            int plainLen = LookupResponse.open(s.receiver, in, 0, len, scratch);
-            if (plainLen < 0) {
-                log.debug("ignoring a lookup response that does not authenticate");
-                continue;
-            }
-            if (!s.replayWindow.accept(LookupResponse.counter(in, 0))) {
-                log.debug("ignoring a replayed lookup response");
-                continue;
-            }
-            if (plainLen != Wire.ENDPOINT_PLAINTEXT_LENGTH) {
-                return Optional.empty();
-            }
-            InetAddress ip = InetAddress.getByAddress(new byte[] {scratch[0], scratch[1], scratch[2], scratch[3]});
-            return Optional.of(new InetSocketAddress(ip, Wire.readUnsignedShort(scratch, 4)));
+            return result;
+        } finally {
+            calls.unlock();
         }
     }
 
-    /** Forgets the session and closes the transport. Idempotent. */
+    /**
+     * Makes the server push changes of {@code peers}' endpoints to the {@link PushListener}, on
+     * this and every later session (the set is sent again after each handshake). Replaces the
+     * previous set.
+     *
+     * @return whether the server takes subscriptions (version 2 with push); when not, the caller
+     *     has to poll
+     * @throws SocketTimeoutException if the server did not answer in time
+     * @throws IOException if the transport fails
+     */
+    public boolean subscribe(Collection<Key> peers) throws IOException {
+        calls.lock();
+        try {
+            ensureOpen();
+            synchronized (state) {
+                subscribed.clear();
+                subscribed.addAll(peers);
+                known.keySet().retainAll(subscribed);
+            }
+            return sendSubscriptions(ensureSession());
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    /**
+     * Registers this client's LAN addresses (each with the WireGuard port) as candidates, so that
+     * peers behind the same NAT can reach it directly. Kept across handshakes.
+     *
+     * @param localCandidates at most 8 addresses; an empty list clears them
+     * @return our public endpoint as the server saw this registration, or empty with a server that
+     *     does not speak version 2 (which then ignores candidates)
+     * @throws SocketTimeoutException if the server did not answer in time
+     * @throws IOException if the transport fails
+     */
+    public Optional<InetSocketAddress> register(List<InetSocketAddress> localCandidates) throws IOException {
+        List<InetSocketAddress> copy = List.copyOf(localCandidates);
+        if (copy.size() > MAX_CANDIDATES) {
+            throw new IllegalArgumentException("at most " + MAX_CANDIDATES + " candidates, got " + copy.size());
+        }
+        calls.lock();
+        try {
+            ensureOpen();
+            synchronized (state) {
+                candidates = copy;
+            }
+            ServerSession s = ensureSession();
+            return s.version >= V2Wire.VERSION ? Optional.of(sendRegister(s)) : Optional.empty();
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    /**
+     * The addresses the server listens on for rendezvous (one per family), so that a client can
+     * register its other address family there.
+     *
+     * @return empty with a server that does not speak version 2
+     * @throws SocketTimeoutException if the server did not answer in time
+     * @throws IOException if the transport fails
+     */
+    public List<InetSocketAddress> serverAddresses() throws IOException {
+        calls.lock();
+        try {
+            ensureOpen();
+            ServerSession s = ensureSession();
+            if (s.version < V2Wire.VERSION) {
+                return List.of();
+            }
+            Request r = newRequest(s, V2Wire.KIND_INFO, INFO_PADDING);
+            r.length = ServerInfo.writeRequest(r.plain, 0, r.id);
+            exchange(s, List.of(r), "an INFO request");
+            List<InetSocketAddress> addresses = new ArrayList<>();
+            int body = Sealed.bodyOffset(0);
+            for (int i = 0; i < ServerInfo.endpointCount(r.answer, body); i++) {
+                WireEndpoint e = WireEndpoint.read(r.answer, ServerInfo.endpointOffset(body, i));
+                if (e.kind() == WireEndpoint.Kind.SERVER_PRIMARY) {
+                    addresses.add(new InetSocketAddress(e.address(), e.port()));
+                }
+            }
+            return addresses;
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    /** Forgets the session and closes the transport, which ends the receive thread. Idempotent. */
     @Override
-    public synchronized void close() throws IOException {
-        if (closed) {
+    public void close() throws IOException {
+        Thread rx;
+        synchronized (state) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            dropSessions();
+            rx = receiver;
+            state.notifyAll();
+        }
+        transport.close();
+        if (rx != null && rx != Thread.currentThread()) {
+            try {
+                rx.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    // ---- handshake --------------------------------------------------------------------------
+
+    /** One message 1 sent; the receive thread completes it when its message 2 arrives. */
+    private static final class Attempt {
+        final NoiseHandshake noise;
+        final Capabilities offer;
+        ServerSession result;
+
+        Attempt(NoiseHandshake noise, Capabilities offer) {
+            this.noise = noise;
+            this.offer = offer;
+        }
+    }
+
+    private ServerSession ensureSession() throws IOException {
+        synchronized (state) {
+            ServerSession s = session;
+            if (s != null && clock.millis() - s.createdMillis < rehandshakeAge(s)) {
+                return s;
+            }
+        }
+        doHandshake();
+        restore();
+        synchronized (state) {
+            if (session == null) {
+                throw new SocketTimeoutException("the session with " + transport.server() + " was lost");
+            }
+            return session;
+        }
+    }
+
+    private long rehandshakeAge(ServerSession s) {
+        if (s.lifetimeSeconds > 0) {
+            return Math.min(rehandshakeAfterMillis, s.lifetimeSeconds * 900L);
+        }
+        return rehandshakeAfterMillis;
+    }
+
+    private void doHandshake() throws IOException {
+        ensureReceiver();
+        boolean sticky = V2_SERVERS.contains(serverKey);
+        boolean offering = offerV2 && (sticky || clock.millis() >= plainUntilMillis);
+        int sends = offerV2 ? HANDSHAKE_SENDS_MS.length : 1;
+        long[] sendAt = new long[sends];
+        for (int i = 0; i < sends; i++) {
+            sendAt[i] = Math.min(HANDSHAKE_SENDS_MS[i] * 1_000_000L,
+                    (long) (responseTimeout.toNanos() * HANDSHAKE_SENDS_FRACTION[i]));
+        }
+        long start = System.nanoTime();
+        long deadline = start + responseTimeout.toNanos();
+        int sent = 0;
+        Attempt chosen = null;
+        long firstAnswerNanos = 0;
+        try {
+            while (true) {
+                long now = System.nanoTime();
+                if (sent < sends && now - start >= sendAt[sent] && now < deadline) {
+                    boolean offer = offering && (sticky || sent < OFFERS_BEFORE_FALLBACK);
+                    sendInitiation(offer);
+                    sent++;
+                    continue;
+                }
+                synchronized (state) {
+                    checkUnreachable();
+                    Attempt newest = attempts.isEmpty() ? null : attempts.get(attempts.size() - 1);
+                    Attempt answered = null;
+                    for (int i = attempts.size() - 1; i >= 0 && answered == null; i--) {
+                        if (attempts.get(i).result != null) {
+                            answered = attempts.get(i);
+                        }
+                    }
+                    if (answered != null && firstAnswerNanos == 0) {
+                        firstAnswerNanos = now;
+                    }
+                    if (answered != null && (answered == newest
+                            || now - firstAnswerNanos >= ANSWER_GRACE_MS * 1_000_000L)) {
+                        chosen = answered;
+                        break;
+                    }
+                    if (now >= deadline) {
+                        break;
+                    }
+                    long next = deadline;
+                    if (sent < sends) {
+                        next = Math.min(next, start + sendAt[sent]);
+                    }
+                    if (firstAnswerNanos != 0) {
+                        next = Math.min(next, firstAnswerNanos + ANSWER_GRACE_MS * 1_000_000L);
+                    }
+                    waitNanos(next - now);
+                    if (closed) {
+                        throw new IOException("the client was closed");
+                    }
+                }
+            }
+            synchronized (state) {
+                if (chosen == null) {
+                    dropSessions();
+                    throw new SocketTimeoutException("no handshake response from the rendezvous server "
+                            + transport.server() + " within " + describe(responseTimeout)
+                            + ": check the server's address and port, that its public key is right (a server"
+                            + " silently ignores handshakes made for another key), and that UDP to it is not"
+                            + " filtered");
+                }
+                ServerSession s = chosen.result;
+                for (Attempt a : attempts) {
+                    if (a != chosen && a.result != null) {
+                        a.result.destroy();
+                    }
+                }
+                if (previous != null) {
+                    previous.destroy();
+                }
+                previous = session;
+                session = s;
+                if (s.version >= V2Wire.VERSION) {
+                    if (V2_SERVERS.size() < MAX_V2_SERVERS) {
+                        V2_SERVERS.add(serverKey);
+                    }
+                } else if (chosen.offer == null && offering) {
+                    plainUntilMillis = clock.millis() + PLAIN_FOR_MS;
+                    log.info("{} did not answer protocol version 2 handshakes; using version 1 with it",
+                            transport.server());
+                }
+                log.debug("handshake with {} done: version {}, session index {}", transport.server(),
+                        s.version, Integer.toUnsignedString(s.index));
+            }
+        } finally {
+            synchronized (state) {
+                attempts.clear();
+            }
+        }
+    }
+
+    private void sendInitiation(boolean offer) throws IOException {
+        NoiseHandshake noise = NoiseHandshake.initiator(clientKeys, serverKey, NoiseHandshake.NATPUNCH_PROLOGUE);
+        Capabilities caps = offer ? Capabilities.offer(V2Wire.VERSION, FEATURES) : null;
+        int n = V2Handshake.encodeInitiation(noise, RANDOM.nextInt(), nextTimestamp(), caps, scratch, out, 0);
+        synchronized (state) {
+            attempts.add(new Attempt(noise, caps));
+        }
+        send(out, n);
+    }
+
+    /** Runs on the receive thread, under the state lock. */
+    private void onHandshakeResponse(byte[] d, int len, byte[] payload) {
+        if (V2Handshake.checkResponse(d, 0, len) != null) {
             return;
         }
-        closed = true;
-        dropSession();
-        transport.close();
+        for (int i = attempts.size() - 1; i >= 0; i--) {
+            Attempt a = attempts.get(i);
+            if (a.result != null) {
+                continue;
+            }
+            int block;
+            try {
+                block = V2Handshake.readResponse(a.noise, d, 0, len, payload);
+            } catch (HandshakeException e) {
+                continue;
+            }
+            Capabilities answer = null;
+            if (block > 0 && a.offer != null) {
+                if (Capabilities.check(payload, 0, block, true) == null) {
+                    Capabilities c = Capabilities.read(payload, 0, block, true);
+                    if (c.isValidAnswerTo(a.offer)) {
+                        answer = c;
+                    }
+                }
+                if (answer == null) {
+                    log.warn("{} answered with an invalid capability block; using protocol version 1",
+                            transport.server());
+                }
+            }
+            if (answer != null && answer.observedEndpoint() != null) {
+                WireEndpoint o = answer.observedEndpoint();
+                observed = new InetSocketAddress(o.address(), o.port());
+            }
+            a.result = new ServerSession(Wire.readInt(d, Wire.INDEX_OFFSET), a.noise.split(), answer,
+                    clock.millis(), RANDOM.nextInt());
+            state.notifyAll();
+            return;
+        }
+        log.debug("ignoring a handshake response that matches no handshake in flight");
     }
 
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("the client is closed");
+    /** After a handshake: the subscriptions first (6.2: before any lookup), then the candidates. */
+    private void restore() throws IOException {
+        ServerSession s;
+        boolean hasCandidates;
+        synchronized (state) {
+            s = session;
+            hasCandidates = !candidates.isEmpty();
+        }
+        if (s == null || s.version < V2Wire.VERSION) {
+            return;
+        }
+        sendSubscriptions(s);
+        if (hasCandidates) {
+            sendRegister(s);
         }
     }
 
-    private void dropSession() {
+    // ---- version 2 requests -----------------------------------------------------------------
+
+    /** One version 2 request: its plaintext (resealed for every send) and, once here, its answer. */
+    private static final class Request {
+        final ServerSession session;
+        final byte kind;
+        final int id;
+        final int padTo;
+        final byte[] plain = new byte[V2Wire.MAX_PLAINTEXT];
+        int length;
+        byte[] answer;
+        int errorCode;
+
+        Request(ServerSession session, byte kind, int id, int padTo) {
+            this.session = session;
+            this.kind = kind;
+            this.id = id;
+            this.padTo = padTo;
+        }
+
+        boolean done() {
+            return answer != null || errorCode != 0;
+        }
+    }
+
+    private Request newRequest(ServerSession s, byte kind, int padTo) {
+        synchronized (state) {
+            return new Request(s, kind, s.nextId++, padTo);
+        }
+    }
+
+    private void batchLookup(ServerSession s, List<Key> keys, Map<Key, List<PeerEndpoint>> result)
+            throws IOException {
+        int want = 0x01 | 0x04;
+        if (s.has(V2Wire.FEATURE_DUAL_STACK)) {
+            want |= 0x02;
+        }
+        if (s.has(V2Wire.FEATURE_CANDIDATES)) {
+            want |= 0x08;
+        }
+        int perDatagram = (want & 0x02) != 0 ? KEYS_PER_LOOKUP_DUAL : MAX_KEYS_PER_REQUEST;
+        List<Key> left = new ArrayList<>(keys);
+        while (!left.isEmpty()) {
+            List<Request> batch = new ArrayList<>();
+            List<List<Key>> asked = new ArrayList<>();
+            for (int from = 0; from < left.size(); from += perDatagram) {
+                List<Key> part = left.subList(from, Math.min(left.size(), from + perDatagram));
+                Request r = newRequest(s, V2Wire.KIND_LOOKUP, V2Wire.MAX_DATAGRAM);
+                r.length = BatchLookup.writeRequest(r.plain, 0, r.id, want, part.toArray(new Key[0]), 0, part.size());
+                batch.add(r);
+                asked.add(part);
+            }
+            exchange(s, batch, keys.size() == 1 ? "a lookup" : "lookups of " + keys.size() + " peers");
+            List<Key> again = new ArrayList<>();
+            for (int i = 0; i < batch.size(); i++) {
+                Request r = batch.get(i);
+                List<Key> part = asked.get(i);
+                if (r.errorCode == ErrorMessage.UNSUPPORTED) {
+                    return;
+                }
+                int body = Sealed.bodyOffset(0);
+                int answered = BatchLookup.answered(r.answer, body);
+                if (answered > part.size() || answered == 0) {
+                    throw new IOException("the rendezvous server " + transport.server()
+                            + " answered a lookup with a malformed result");
+                }
+                for (int p = 0; p < answered; p++) {
+                    result.put(part.get(p), List.of());
+                }
+                int end = BatchLookup.entriesEnd(r.answer, body);
+                for (int e = BatchLookup.firstEntry(body); e < end; e = BatchLookup.nextEntry(r.answer, e)) {
+                    Key k = part.get(BatchLookup.entryPosition(r.answer, e));
+                    List<PeerEndpoint> endpoints = new ArrayList<>();
+                    for (int j = 0; j < BatchLookup.entryEndpointCount(r.answer, e); j++) {
+                        endpoints.add(toPeerEndpoint(WireEndpoint.read(r.answer, BatchLookup.entryEndpoint(e, j))));
+                    }
+                    result.put(k, newer(k, BatchLookup.entryVersion(r.answer, e), List.copyOf(endpoints)));
+                }
+                again.addAll(part.subList(answered, part.size()));
+            }
+            left = again;
+            perDatagram = Math.max(1, perDatagram / 2);
+        }
+    }
+
+    /**
+     * What to report for a looked-up key: the result, unless a push already brought a newer
+     * version of a subscribed key.
+     */
+    private List<PeerEndpoint> newer(Key k, int version, List<PeerEndpoint> endpoints) {
+        synchronized (state) {
+            if (!subscribed.contains(k)) {
+                return endpoints;
+            }
+            Known held = known.get(k);
+            if (held != null && held.version - version > 0) {
+                return held.endpoints;
+            }
+            known.put(k, new Known(version, endpoints));
+            return endpoints;
+        }
+    }
+
+    private boolean sendSubscriptions(ServerSession s) throws IOException {
+        if (!s.has(V2Wire.FEATURE_PUSH)) {
+            return false;
+        }
+        List<Key> keys;
+        synchronized (state) {
+            keys = List.copyOf(subscribed);
+        }
+        int want = 0x01 | 0x04 | (s.has(V2Wire.FEATURE_DUAL_STACK) ? 0x02 : 0)
+                | (s.has(V2Wire.FEATURE_CANDIDATES) ? 0x08 : 0);
+        List<Request> requests = new ArrayList<>();
+        int from = 0;
+        do {
+            int count = Math.min(MAX_KEYS_PER_REQUEST, keys.size() - from);
+            Request r = newRequest(s, V2Wire.KIND_SUBSCRIBE, V2Wire.MAX_DATAGRAM);
+            r.length = Subscription.writeRequest(r.plain, 0, r.id,
+                    from == 0 ? Subscription.OP_REPLACE : Subscription.OP_ADD, want,
+                    keys.toArray(new Key[0]), from, count);
+            requests.add(r);
+            from += count;
+        } while (from < keys.size());
+        // In order: the REPLACE must reach the server before the ADDs.
+        for (Request r : requests) {
+            exchange(s, List.of(r), "a subscription");
+            if (r.errorCode == ErrorMessage.UNSUPPORTED) {
+                return false;
+            }
+            if (Subscription.status(r.answer, Sealed.bodyOffset(0)) != Subscription.STATUS_OK) {
+                log.warn("{} refused to push updates for {} peers (its limit is {}); they are polled instead",
+                        transport.server(), keys.size(), Subscription.cap(r.answer, Sealed.bodyOffset(0)));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private InetSocketAddress sendRegister(ServerSession s) throws IOException {
+        List<WireEndpoint> list = new ArrayList<>();
+        synchronized (state) {
+            if (s.has(V2Wire.FEATURE_CANDIDATES)) {
+                for (InetSocketAddress a : candidates) {
+                    list.add(new WireEndpoint(WireEndpoint.Kind.LOCAL, a.getAddress(), a.getPort()));
+                }
+            }
+        }
+        Request r = newRequest(s, V2Wire.KIND_REGISTER, REGISTER_PADDING);
+        r.length = Registration.writeRequest(r.plain, 0, r.id, true, list);
+        exchange(s, List.of(r), "a registration");
+        if (r.errorCode != 0) {
+            throw new IOException("the rendezvous server " + transport.server() + " refused our registration ("
+                    + errorName(r.errorCode) + ")");
+        }
+        WireEndpoint o = WireEndpoint.read(r.answer, Registration.observedOffset(Sealed.bodyOffset(0)));
+        InetSocketAddress seen = new InetSocketAddress(o.address(), o.port());
+        synchronized (state) {
+            if (observed != null && !observed.equals(seen)) {
+                log.info("our public endpoint at {} changed from {} to {}", transport.server(), observed, seen);
+            }
+            observed = seen;
+        }
+        return seen;
+    }
+
+    /**
+     * Sends every request at once and retransmits the unanswered ones until each has an answer or
+     * an error, or the response timeout passes (then the session is dropped).
+     */
+    private void exchange(ServerSession s, List<Request> requests, String what) throws IOException {
+        synchronized (state) {
+            for (Request r : requests) {
+                outstanding.put(r.id, r);
+            }
+        }
+        try {
+            long start = System.nanoTime();
+            long deadline = start + responseTimeout.toNanos();
+            long notBefore = start;
+            int sends = 0;
+            while (true) {
+                long now = System.nanoTime();
+                if (sends < REQUEST_SENDS_MS.length && now >= Math.max(notBefore, start + REQUEST_SENDS_MS[sends] * 1_000_000L)) {
+                    for (Request r : requests) {
+                        if (!r.done()) {
+                            sendSealed(s, r.plain, r.length, r.padTo);
+                        }
+                    }
+                    sends++;
+                    continue;
+                }
+                synchronized (state) {
+                    checkUnreachable();
+                    boolean rateLimited = false;
+                    boolean all = true;
+                    for (Request r : requests) {
+                        if (r.errorCode == ErrorMessage.RATE_LIMITED) {
+                            r.errorCode = 0;
+                            rateLimited = true;
+                        }
+                        all &= r.done();
+                    }
+                    if (rateLimited) {
+                        notBefore = now + RATE_LIMITED_WAIT_MS * 1_000_000L;
+                        log.debug("{} rate-limits us; waiting 1 s", transport.server());
+                    }
+                    if (all) {
+                        for (Request r : requests) {
+                            if (r.errorCode == ErrorMessage.MALFORMED || r.errorCode == ErrorMessage.UNAVAILABLE) {
+                                throw new IOException("the rendezvous server " + transport.server() + " could not"
+                                        + " serve " + what + " (" + errorName(r.errorCode) + ")");
+                            }
+                            if (r.errorCode == ErrorMessage.UNSUPPORTED) {
+                                s.features &= ~V2Messages.featureOf(r.kind);
+                            }
+                        }
+                        return;
+                    }
+                    if (now >= deadline) {
+                        dropSessions();
+                        throw new SocketTimeoutException("no answer from the rendezvous server " + transport.server()
+                                + " to " + what + " within " + describe(responseTimeout)
+                                + "; the next request will start with a new handshake");
+                    }
+                    long next = deadline;
+                    if (sends < REQUEST_SENDS_MS.length) {
+                        next = Math.min(next, Math.max(notBefore, start + REQUEST_SENDS_MS[sends] * 1_000_000L));
+                    }
+                    waitNanos(next - now);
+                    if (closed) {
+                        throw new IOException("the client was closed");
+                    }
+                }
+            }
+        } finally {
+            synchronized (state) {
+                for (Request r : requests) {
+                    outstanding.remove(r.id);
+                }
+            }
+        }
+    }
+
+    private void sendSealed(ServerSession s, byte[] plain, int length, int padTo) throws IOException {
+        byte[] d = new byte[V2Wire.MAX_DATAGRAM];
+        int n;
+        synchronized (state) {
+            n = Sealed.seal(s.sender, V2Wire.TYPE_SEALED_TO_SERVER, s.index, s.nextCounter++, plain, 0, length,
+                    padTo, d, 0);
+        }
+        send(d, n);
+    }
+
+    /** Runs on the receive thread, under the state lock; returns a push to deliver, if any. */
+    private List<Update> onSealed(byte[] d, int len, byte[] plain) throws IOException {
+        if (Sealed.check(d, 0, len, false) != null) {
+            return List.of();
+        }
+        int index = Sealed.sessionIndex(d, 0);
+        ServerSession s = session != null && session.index == index ? session
+                : previous != null && previous.index == index ? previous : null;
+        if (s == null) {
+            return List.of();
+        }
+        int n = Sealed.open(s.receiver, d, 0, len, plain, 0);
+        if (n < 0 || !s.replayWindow.accept(Sealed.counter(d, 0))) {
+            return List.of();
+        }
+        if (V2Messages.checkToClient(plain, 0, n) != null) {
+            log.debug("ignoring a malformed message from {}", transport.server());
+            return List.of();
+        }
+        byte kind = Sealed.kind(plain, 0);
+        int id = Sealed.id(plain, 0);
+        if (kind == V2Wire.KIND_PUSH_UPDATE) {
+            return onPush(s, plain, id);
+        }
+        Request r = outstanding.get(id);
+        if (r == null || r.session != s || r.done()) {
+            return List.of();
+        }
+        if (kind == V2Wire.KIND_ERROR) {
+            r.errorCode = ErrorMessage.code(plain, Sealed.bodyOffset(0));
+            if (r.errorCode == 0) {
+                r.errorCode = ErrorMessage.MALFORMED;
+            }
+        } else if (kind == (byte) (r.kind | 0x80)) {
+            r.answer = java.util.Arrays.copyOf(plain, n);
+        } else {
+            return List.of();
+        }
+        state.notifyAll();
+        return List.of();
+    }
+
+    /** A push entry to hand to the listener. */
+    private record Update(Key peer, List<PeerEndpoint> endpoints) {
+    }
+
+    /** What was last applied for a subscribed key. */
+    private record Known(int version, List<PeerEndpoint> endpoints) {
+    }
+
+    private List<Update> onPush(ServerSession s, byte[] plain, int pushId) throws IOException {
+        // Every copy is acknowledged: the ack of an earlier one may have been lost (6.3).
+        byte[] ack = new byte[64];
+        int n = Push.writeAck(ack, 0, pushId);
+        byte[] d = new byte[V2Wire.MAX_DATAGRAM];
+        int len = Sealed.seal(s.sender, V2Wire.TYPE_SEALED_TO_SERVER, s.index, s.nextCounter++, ack, 0, n, 0, d, 0);
+        send(d, len);
+        List<Update> updates = new ArrayList<>();
+        int body = Sealed.bodyOffset(0);
+        int end = Push.entriesEnd(plain, body);
+        for (int e = Push.firstEntry(body); e < end; e = Push.nextEntry(plain, e)) {
+            Key k = Key.fromBytes(java.util.Arrays.copyOfRange(plain, Push.entryKeyOffset(e), Push.entryKeyOffset(e) + 32));
+            int version = Push.entryVersion(plain, e);
+            if (!subscribed.contains(k)) {
+                continue;
+            }
+            Known held = known.get(k);
+            if (held != null && version - held.version <= 0) {
+                continue;
+            }
+            List<PeerEndpoint> endpoints = new ArrayList<>();
+            for (int j = 0; j < Push.entryEndpointCount(plain, e); j++) {
+                endpoints.add(toPeerEndpoint(WireEndpoint.read(plain, Push.entryEndpoint(e, j))));
+            }
+            List<PeerEndpoint> list = List.copyOf(endpoints);
+            known.put(k, new Known(version, list));
+            updates.add(new Update(k, list));
+        }
+        return updates;
+    }
+
+    // ---- version 1 lookups ------------------------------------------------------------------
+
+    /** The one version 1 lookup in flight: version 1 answers carry no id. */
+    private static final class V1Wait {
+        final ServerSession session;
+        final byte[] plain = new byte[Wire.LOOKUP_PLAINTEXT_LENGTH];
+        int length = -1;
+
+        V1Wait(ServerSession session) {
+            this.session = session;
+        }
+    }
+
+    private List<PeerEndpoint> v1Lookup(ServerSession s, Key peer) throws IOException {
+        byte[] plainScratch = new byte[Wire.LOOKUP_PLAINTEXT_LENGTH];
+        V1Wait wait = new V1Wait(s);
+        int n;
+        synchronized (state) {
+            v1Wait = wait;
+            n = LookupRequest.encode(s.sender, s.index, s.nextCounter++, clientKeys.publicKey(), peer,
+                    plainScratch, out, 0);
+        }
+        try {
+            send(out, n);
+            long deadline = System.nanoTime() + responseTimeout.toNanos();
+            synchronized (state) {
+                while (wait.length < 0) {
+                    checkUnreachable();
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        dropSessions();
+                        throw new SocketTimeoutException("no lookup response from the rendezvous server "
+                                + transport.server() + " within " + describe(responseTimeout)
+                                + "; the next request will start with a new handshake");
+                    }
+                    waitNanos(left);
+                    if (closed) {
+                        throw new IOException("the client was closed");
+                    }
+                }
+            }
+        } finally {
+            synchronized (state) {
+                if (v1Wait == wait) {
+                    v1Wait = null;
+                }
+            }
+        }
+        if (wait.length != Wire.ENDPOINT_PLAINTEXT_LENGTH) {
+            return List.of();
+        }
+        byte[] ip = {wait.plain[0], wait.plain[1], wait.plain[2], wait.plain[3]};
+        InetSocketAddress a = new InetSocketAddress(java.net.InetAddress.getByAddress(ip),
+                Wire.readUnsignedShort(wait.plain, 4));
+        return List.of(new PeerEndpoint(PeerEndpoint.Kind.SERVER_REFLEXIVE, a));
+    }
+
+    /** Runs on the receive thread, under the state lock. */
+    private void onV1Lookup(byte[] d, int len) {
+        V1Wait w = v1Wait;
+        if (w == null || w.length >= 0 || w.session != session) {
+            return;
+        }
+        int n = LookupResponse.open(w.session.receiver, d, 0, len, w.plain);
+        if (n < 0 || !w.session.replayWindow.accept(LookupResponse.counter(d, 0))) {
+            log.debug("ignoring a lookup response that does not authenticate or is replayed");
+            return;
+        }
+        w.length = n;
+        state.notifyAll();
+    }
+
+    // ---- receive thread ---------------------------------------------------------------------
+
+    private void ensureReceiver() {
+        synchronized (state) {
+            if (receiver == null) {
+                receiver = new Thread(this::receiveLoop, "natpunch-client-" + transport.server());
+                receiver.setDaemon(true);
+                receiver.start();
+            }
+        }
+    }
+
+    private void receiveLoop() {
+        byte[] in = new byte[2048];
+        ByteBuffer buf = ByteBuffer.wrap(in);
+        byte[] plain = new byte[2048];
+        while (true) {
+            synchronized (state) {
+                if (closed) {
+                    return;
+                }
+            }
+            int len;
+            try {
+                buf.clear();
+                len = transport.receive(buf, Duration.ofSeconds(1));
+            } catch (PortUnreachableException e) {
+                synchronized (state) {
+                    unreachable = e;
+                    state.notifyAll();
+                }
+                continue;
+            } catch (IOException e) {
+                synchronized (state) {
+                    if (closed) {
+                        return;
+                    }
+                }
+                log.debug("receiving from {} failed: {}", transport.server(), e.getMessage());
+                pauseAfterFailure();
+                continue;
+            }
+            if (len <= 0) {
+                continue;
+            }
+            List<Update> updates = List.of();
+            try {
+                synchronized (state) {
+                    if (in[0] == Wire.TYPE_HANDSHAKE_RESPONSE) {
+                        onHandshakeResponse(in, len, plain);
+                    } else if (in[0] == Wire.TYPE_DATA) {
+                        if (Messages.checkToClient(in, 0, len) == null) {
+                            onV1Lookup(in, len);
+                        }
+                    } else if (in[0] == V2Wire.TYPE_SEALED_TO_CLIENT) {
+                        updates = onSealed(in, len, plain);
+                    }
+                }
+            } catch (IOException e) {
+                log.debug("acknowledging a push to {} failed: {}", transport.server(), e.getMessage());
+            } catch (RuntimeException e) {
+                log.warn("ignoring a datagram from {} that could not be handled", transport.server(), e);
+            }
+            for (Update u : updates) {
+                try {
+                    pushListener.onUpdate(u.peer(), u.endpoints());
+                } catch (RuntimeException e) {
+                    log.warn("the push listener failed", e);
+                }
+            }
+        }
+    }
+
+    private static void pauseAfterFailure() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    private void ensureOpen() {
+        synchronized (state) {
+            if (closed) {
+                throw new IllegalStateException("the client is closed");
+            }
+        }
+    }
+
+    /** Under the state lock. */
+    private void dropSessions() {
         if (session != null) {
             session.destroy();
             session = null;
+        }
+        if (previous != null) {
+            previous.destroy();
+            previous = null;
+        }
+    }
+
+    /** Under the state lock: a port-unreachable report while waiting ends the wait. */
+    private void checkUnreachable() throws IOException {
+        PortUnreachableException e = unreachable;
+        if (e != null) {
+            unreachable = null;
+            throw new IOException("the rendezvous server's host " + transport.server()
+                    + " reports that nothing listens on that UDP port", e);
+        }
+    }
+
+    /** Under the state lock. */
+    private void waitNanos(long nanos) {
+        if (nanos <= 0) {
+            return;
+        }
+        try {
+            state.wait(Math.max(1, (nanos + 999_999) / 1_000_000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closedByInterrupt();
+        }
+    }
+
+    private void closedByInterrupt() {
+        closed = true;
+        dropSessions();
+        try {
+            transport.close();
+        } catch (IOException e) {
+            log.debug("closing the transport failed", e);
         }
     }
 
@@ -291,51 +1210,38 @@ public final class RendezvousClient implements Closeable {
     private long nextTimestamp() {
         Instant now = clock.instant();
         long nanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
-        lastTimestamp = Math.max(nanos, lastTimestamp + 1);
-        return lastTimestamp;
+        synchronized (state) {
+            lastTimestamp = Math.max(nanos, lastTimestamp + 1);
+            return lastTimestamp;
+        }
     }
 
-    private void send(int length) throws IOException {
+    private void send(byte[] d, int length) throws IOException {
         try {
-            transport.send(ByteBuffer.wrap(out, 0, length));
+            transport.send(ByteBuffer.wrap(d, 0, length));
         } catch (PortUnreachableException e) {
-            throw unreachable(e);
+            throw new IOException("the rendezvous server's host " + transport.server()
+                    + " reports that nothing listens on that UDP port", e);
         }
     }
 
-    private int receiveUntil(long deadlineNanos) throws IOException {
-        long left = deadlineNanos - System.nanoTime();
-        if (left <= 0) {
-            return -1;
-        }
-        inBuf.clear();
-        try {
-            return transport.receive(inBuf, Duration.ofNanos(left));
-        } catch (PortUnreachableException e) {
-            throw unreachable(e);
-        }
+    private static PeerEndpoint toPeerEndpoint(WireEndpoint e) {
+        PeerEndpoint.Kind kind = switch (e.kind()) {
+            case LOCAL -> PeerEndpoint.Kind.LOCAL;
+            case RELAY -> PeerEndpoint.Kind.RELAY;
+            default -> PeerEndpoint.Kind.SERVER_REFLEXIVE;
+        };
+        return new PeerEndpoint(kind, new InetSocketAddress(e.address(), e.port()));
     }
 
-    private void discardStaleAnswers() throws IOException {
-        if (!mayHaveStaleAnswers) {
-            return;
-        }
-        mayHaveStaleAnswers = false;
-        while (true) {
-            inBuf.clear();
-            try {
-                if (transport.receive(inBuf, DRAIN_WAIT) < 0) {
-                    return;
-                }
-            } catch (PortUnreachableException e) {
-                return;
-            }
-        }
-    }
-
-    private IOException unreachable(PortUnreachableException e) {
-        return new IOException("the rendezvous server's host " + transport.server()
-                + " reports that nothing listens on that UDP port", e);
+    private static String errorName(int code) {
+        return switch (code) {
+            case ErrorMessage.MALFORMED -> "it says our request was malformed";
+            case ErrorMessage.UNSUPPORTED -> "not supported";
+            case ErrorMessage.UNAVAILABLE -> "unavailable there";
+            case ErrorMessage.RATE_LIMITED -> "rate limited";
+            default -> "error " + code;
+        };
     }
 
     private static String describe(Duration d) {

@@ -2,6 +2,7 @@ package dev.natpunch.client;
 
 import dev.natpunch.crypto.Key;
 import java.net.InetSocketAddress;
+import java.util.List;
 
 /**
  * Progress of a {@link PeerResolver}, called on the resolver's thread. Every method has an empty
@@ -15,6 +16,15 @@ public interface ResolveListener {
 
     /** One peer reached a new state. */
     default void onPeer(PeerResult result) {
+    }
+
+    /**
+     * A server pushed a change of a peer's endpoints (version 2, continuous mode); the resolver
+     * applies it right after this call, and reports the outcome through {@link #onPeer}.
+     *
+     * @param endpoints what the server now knows, best first; empty when the peer is gone
+     */
+    default void onPush(Key peer, List<PeerEndpoint> endpoints) {
     }
 
     /** Something failed that the resolver will retry (server unreachable, WireGuard busy...). */

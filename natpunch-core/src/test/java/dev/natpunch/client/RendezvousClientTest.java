@@ -131,14 +131,17 @@ class RendezvousClientTest {
         assertTrue(e.getMessage().contains("no handshake response from the rendezvous server"), e.getMessage());
         assertTrue(e.getMessage().contains("public key"), e.getMessage());
         assertTrue(e.getMessage().contains("300 ms"), e.getMessage());
-        assertEquals(1, server.metrics().drops(DropReason.HANDSHAKE_INVALID));
+        // Version 2 sends the handshake again within the timeout (and falls back to version 1).
+        assertTrue(server.metrics().drops(DropReason.HANDSHAKE_INVALID) >= 1);
     }
 
     @Test
     void aReplayedLookupResponseIsIgnoredAndTheNextCallStartsOver() throws Exception {
         try (ReplayingProxy proxy = new ReplayingProxy(serverAddress)) {
             KeyPair a = KeyPair.generate();
+            // Version 1: the proxy replays type 3 answers, which version 2 lookups do not use.
             RendezvousClient c = client(a, RendezvousClient.builder(a, server.publicKey(), transport(proxy.address()))
+                    .protocolVersion(1)
                     .responseTimeout(Duration.ofMillis(500)));
             assertTrue(c.lookup(a.publicKey()).isPresent());
             proxy.replayNextLookup = true;

@@ -1,0 +1,71 @@
+package dev.natpunch.client;
+
+import dev.natpunch.net.Endpoints;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/** The order in which the resolver tries a peer's endpoints. */
+final class EndpointChoice {
+    private EndpointChoice() {
+    }
+
+    /**
+     * Best first: when the peer's public address is ours (the same NAT, which may not hairpin), its
+     * LAN candidates; then its public mappings in the families this machine reaches the servers
+     * by, IPv4 first; then its LAN candidates (a shared LAN behind different public addresses);
+     * then mappings of other families; relays last.
+     *
+     * @param ourPublic our public addresses as the servers see them
+     * @param families the families this machine reached a server with; empty: unknown
+     */
+    static List<InetSocketAddress> order(List<PeerEndpoint> endpoints, Set<InetAddress> ourPublic,
+                                         Set<StandardProtocolFamily> families) {
+        List<PeerEndpoint> reflexive = new ArrayList<>();
+        List<PeerEndpoint> local = new ArrayList<>();
+        List<PeerEndpoint> relay = new ArrayList<>();
+        boolean sameNat = false;
+        for (PeerEndpoint e : endpoints) {
+            switch (e.kind()) {
+                case SERVER_REFLEXIVE -> {
+                    reflexive.add(e);
+                    sameNat |= ourPublic.contains(e.address().getAddress());
+                }
+                case LOCAL -> local.add(e);
+                case RELAY -> relay.add(e);
+            }
+        }
+        Set<InetSocketAddress> out = new LinkedHashSet<>();
+        if (sameNat) {
+            addIpv4First(out, local);
+        }
+        List<PeerEndpoint> reachable = new ArrayList<>();
+        List<PeerEndpoint> other = new ArrayList<>();
+        for (PeerEndpoint e : reflexive) {
+            boolean ok = families.isEmpty() || families.contains(Endpoints.family(e.address().getAddress()));
+            (ok ? reachable : other).add(e);
+        }
+        addIpv4First(out, reachable);
+        addIpv4First(out, local);
+        addIpv4First(out, other);
+        addIpv4First(out, relay);
+        return List.copyOf(out);
+    }
+
+    private static void addIpv4First(Set<InetSocketAddress> out, List<PeerEndpoint> endpoints) {
+        for (PeerEndpoint e : endpoints) {
+            if (e.isIpv4()) {
+                out.add(e.address());
+            }
+        }
+        for (PeerEndpoint e : endpoints) {
+            if (!e.isIpv4()) {
+                out.add(e.address());
+            }
+        }
+    }
+}

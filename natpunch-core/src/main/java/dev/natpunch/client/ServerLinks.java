@@ -1,0 +1,305 @@
+package dev.natpunch.client;
+
+import dev.natpunch.crypto.Key;
+import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.net.Endpoints;
+import dev.natpunch.net.TransportFactory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnknownHostException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The resolver's sessions with every configured rendezvous server, one per server and address
+ * family, all from WireGuard's listen port. Requests go to all of them at once and a pass takes
+ * what the servers that answer say, so that a server that is down costs a running mesh nothing: it
+ * is left alone for a growing pause and tried again in the background.
+ *
+ * <p>Used from the resolver's thread; the push callback runs on the clients' receive threads.
+ */
+final class ServerLinks implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerResolver.class);
+    /** Once one server has answered, how long a pass waits for the others. */
+    private static final Duration STRAGGLER_GRACE = Duration.ofMillis(250);
+    private static final Duration FIRST_RETRY = Duration.ofSeconds(1);
+    private static final Duration MAX_RETRY = Duration.ofSeconds(30);
+
+    /** One configured server. */
+    record ServerSpec(String host, int port, Key key) {
+        String describe() {
+            return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+        }
+    }
+
+    private final List<ServerSpec> servers;
+    private final TransportFactory transports;
+    private final Duration responseTimeout;
+    private final Clock clock;
+    private final int protocolVersion;
+    private final java.util.function.BiConsumer<Key, List<PeerEndpoint>> onPush;
+    private final ResolveListener listener;
+    private final ExecutorService executor;
+    private final List<Link> links = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** A session with one address of one server. */
+    private static final class Link {
+        final ServerSpec spec;
+        final InetSocketAddress address;
+        final RendezvousClient client;
+        volatile Set<Key> subscribedTo;
+        volatile boolean pushing;
+        volatile List<InetSocketAddress> registered;
+        CompletableFuture<Map<Key, List<PeerEndpoint>>> inFlight;
+        long downUntilNanos;
+        Duration retry = FIRST_RETRY;
+        IOException lastFailure;
+
+        Link(ServerSpec spec, InetSocketAddress address, RendezvousClient client) {
+            this.spec = spec;
+            this.address = address;
+            this.client = client;
+        }
+    }
+
+    ServerLinks(List<ServerSpec> servers, TransportFactory transports, Duration responseTimeout, Clock clock,
+                int protocolVersion, java.util.function.BiConsumer<Key, List<PeerEndpoint>> onPush, ResolveListener listener) {
+        this.servers = List.copyOf(servers);
+        this.transports = transports;
+        this.responseTimeout = responseTimeout;
+        this.clock = clock;
+        this.protocolVersion = protocolVersion;
+        this.onPush = onPush;
+        this.listener = listener;
+        this.executor = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "natpunch-resolver-request");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Opens a session per server and family that this machine can send to, from {@code listenPort}.
+     *
+     * @throws IOException if no server name resolves or no transport can be opened
+     */
+    synchronized void open(KeyPair keys, int listenPort) throws IOException {
+        IOException first = null;
+        for (ServerSpec spec : servers) {
+            Map<StandardProtocolFamily, InetSocketAddress> addresses;
+            try {
+                addresses = Endpoints.resolvePerFamily(spec.host(), spec.port());
+            } catch (UnknownHostException e) {
+                IOException clear = new IOException("cannot resolve the server name '" + spec.host()
+                        + "': check the spelling and this machine's DNS", e);
+                first = first == null ? clear : first;
+                LOG.warn("{}", clear.getMessage());
+                continue;
+            }
+            for (InetSocketAddress address : addresses.values()) {
+                try {
+                    RendezvousClient client = RendezvousClient
+                            .builder(keys, spec.key(), transports.open(address, listenPort))
+                            .responseTimeout(responseTimeout)
+                            .clock(clock)
+                            .protocolVersion(protocolVersion)
+                            .pushListener(onPush::accept)
+                            .build();
+                    links.add(new Link(spec, address, client));
+                } catch (IOException e) {
+                    first = first == null ? e : first;
+                    LOG.debug("cannot reach {} at {}: {}", spec.describe(), address, e.getMessage());
+                }
+            }
+        }
+        if (links.isEmpty()) {
+            throw first != null ? first : new IOException("no rendezvous server configured");
+        }
+    }
+
+    /**
+     * Looks {@code keys} up at every server that is not resting after a failure, after making sure
+     * each has the subscriptions and candidates asked for; merges what the answering servers say.
+     *
+     * @throws IOException the first server's failure, when no server answered
+     */
+    synchronized Map<Key, List<PeerEndpoint>> lookupAll(List<Key> keys, Set<Key> subscribe, List<InetSocketAddress> candidates)
+            throws IOException, InterruptedException {
+        long now = System.nanoTime();
+        List<Link> asked = new ArrayList<>();
+        for (Link link : links) {
+            if (link.inFlight != null || now - link.downUntilNanos < 0) {
+                continue;
+            }
+            link.inFlight = CompletableFuture.supplyAsync(() -> request(link, keys, subscribe, candidates), executor);
+            asked.add(link);
+        }
+        if (asked.isEmpty() && links.stream().allMatch(l -> l.inFlight == null)) {
+            IOException last = links.get(0).lastFailure;
+            throw last != null ? last : new IOException("no rendezvous server answered recently");
+        }
+        long deadline = now + responseTimeout.toNanos() + TimeUnit.SECONDS.toNanos(1);
+        long answeredAt = 0;
+        List<Map<Key, List<PeerEndpoint>>> answers = new ArrayList<>();
+        IOException failure = null;
+        List<Link> waiting = new ArrayList<>();
+        for (Link link : links) {
+            if (link.inFlight != null) {
+                waiting.add(link);
+            }
+        }
+        while (!waiting.isEmpty()) {
+            long t = System.nanoTime();
+            long until = answeredAt != 0 ? Math.min(deadline, answeredAt + STRAGGLER_GRACE.toNanos()) : deadline;
+            if (t - until >= 0) {
+                break;
+            }
+            Link link = waiting.get(0);
+            try {
+                link.inFlight.get(Math.min(until - t, TimeUnit.MILLISECONDS.toNanos(20)), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                waiting.add(waiting.remove(0));
+                continue;
+            } catch (ExecutionException e) {
+                // collected below
+            }
+            waiting.remove(0);
+            try {
+                answers.add(link.inFlight.join());
+                link.retry = FIRST_RETRY;
+                if (answeredAt == 0) {
+                    answeredAt = System.nanoTime();
+                }
+            } catch (java.util.concurrent.CompletionException e) {
+                IOException cause = e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+                failure = failure == null ? cause : failure;
+                rest(link, cause);
+            }
+            link.inFlight = null;
+        }
+        // Servers that are still busy finish in the background; their outcome counts next pass.
+        for (Link link : waiting) {
+            CompletableFuture<Map<Key, List<PeerEndpoint>>> f = link.inFlight;
+            f.whenComplete((r, e) -> {
+                synchronized (ServerLinks.this) {
+                    if (e != null) {
+                        rest(link, e.getCause() instanceof IOException io ? io : new IOException(e));
+                    }
+                    if (link.inFlight == f) {
+                        link.inFlight = null;
+                    }
+                }
+            });
+        }
+        if (answers.isEmpty()) {
+            throw failure != null ? failure : new IOException("no rendezvous server answered within "
+                    + responseTimeout.toSeconds() + " s");
+        }
+        Map<Key, List<PeerEndpoint>> merged = new LinkedHashMap<>();
+        for (Key k : keys) {
+            Set<PeerEndpoint> union = new LinkedHashSet<>();
+            for (Map<Key, List<PeerEndpoint>> a : answers) {
+                union.addAll(a.getOrDefault(k, List.of()));
+            }
+            merged.put(k, List.copyOf(union));
+        }
+        return merged;
+    }
+
+    private Map<Key, List<PeerEndpoint>> request(Link link, List<Key> keys, Set<Key> subscribe,
+                                                 List<InetSocketAddress> candidates) {
+        try {
+            boolean fresh = link.client.protocolVersion() == 0;
+            if (!subscribe.equals(link.subscribedTo)) {
+                link.pushing = link.client.subscribe(subscribe);
+                link.subscribedTo = Set.copyOf(subscribe);
+            }
+            if (!candidates.equals(link.registered) && link.client.protocolVersion() >= 2) {
+                link.client.register(candidates);
+                link.registered = List.copyOf(candidates);
+            }
+            Map<Key, List<PeerEndpoint>> result = link.client.lookupAll(keys);
+            if (fresh) {
+                LOG.debug("registered with {} ({}), protocol version {}", link.spec.describe(), link.address,
+                        link.client.protocolVersion());
+                listener.onServerHandshake(link.address);
+            }
+            return result;
+        } catch (IOException e) {
+            throw new java.util.concurrent.CompletionException(e);
+        }
+    }
+
+    private synchronized void rest(Link link, IOException cause) {
+        link.lastFailure = cause;
+        link.subscribedTo = null;
+        if (links.size() == 1) {
+            // The resolver's own backoff paces a lone server.
+            return;
+        }
+        link.downUntilNanos = System.nanoTime() + link.retry.toNanos();
+        link.registered = null;
+        LOG.debug("{} ({}) failed, asking it again in {} s: {}", link.spec.describe(), link.address,
+                link.retry.toSeconds(), cause.getMessage());
+        if (links.size() > 1) {
+            listener.onRetry("the rendezvous server " + link.spec.describe(), cause);
+        }
+        Duration next = link.retry.multipliedBy(2);
+        link.retry = next.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : next;
+    }
+
+    /** Whether every server that is up pushes changes, so that polling can be rare. */
+    boolean allPushing() {
+        return links.stream().allMatch(l -> l.pushing);
+    }
+
+    /** Our public addresses as the servers last saw them (version 2 servers only). */
+    Set<InetAddress> ourPublicAddresses() {
+        Set<InetAddress> out = new LinkedHashSet<>();
+        for (Link l : links) {
+            l.client.observedEndpoint().ifPresent(e -> out.add(e.getAddress()));
+        }
+        return out;
+    }
+
+    /** The address families of the servers that answered the last request. */
+    Set<StandardProtocolFamily> workingFamilies() {
+        Set<StandardProtocolFamily> out = new LinkedHashSet<>();
+        for (Link l : links) {
+            if (l.client.protocolVersion() > 0) {
+                out.add(Endpoints.family(l.address.getAddress()));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        // Not synchronized: closing the clients is what ends a lookupAll that is waiting.
+        for (Link l : links) {
+            try {
+                l.client.close();
+            } catch (IOException e) {
+                LOG.debug("closing the session with {} failed", l.address, e);
+            }
+        }
+        links.clear();
+        executor.shutdownNow();
+    }
+}
