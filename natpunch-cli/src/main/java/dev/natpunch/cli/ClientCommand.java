@@ -1,5 +1,6 @@
 package dev.natpunch.cli;
 
+import dev.natpunch.client.PeerEndpoint;
 import dev.natpunch.client.PeerResolver;
 import dev.natpunch.client.PeerResult;
 import dev.natpunch.client.PeerStatus;
@@ -10,6 +11,8 @@ import dev.natpunch.wireguard.WireguardControl;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -33,7 +36,17 @@ import picocli.CommandLine.Spec;
                     + " have not registered yet are asked again every --delay seconds. A peer that"
                     + " already has a recent WireGuard handshake on another endpoint is left alone.",
             "",
-            "Example:  natpunch client wg0 demo.example.net:12345 1rwvlEQkF6vL4jA1gRzlTM7I3tuZHtdq8qkLMwBs8Uw=",
+            "With a natpunch-java server it speaks protocol version 2: all peers are looked up in"
+                    + " a few datagrams, the server pushes peers that register later (no polling),"
+                    + " IPv6 endpoints and LAN addresses (for peers behind the same NAT) are used. With"
+                    + " a natpunch-go server it speaks version 1, exactly as natpunch-go does. Give"
+                    + " several servers with --server: it registers with all of them, so one going"
+                    + " down changes nothing.",
+            "",
+            "Examples:",
+            "  natpunch client wg0 demo.example.net:12345 1rwvlEQkF6vL4jA1gRzlTM7I3tuZHtdq8qkLMwBs8Uw=",
+            "  natpunch client -c wg0 --server a.example.net:12345=1rwvlEQkF6vL4jA1gRzlTM7I3tuZHtdq8qkLMwBs8Uw= \\",
+            "                         --server [2001:db8::7]:12345=<THE SECOND SERVER'S PUBLIC KEY>",
             ""
         })
 final class ClientCommand implements Callable<Integer> {
@@ -45,13 +58,23 @@ final class ClientCommand implements Callable<Integer> {
             description = "The WireGuard interface whose peers to resolve, e.g. wg0.")
     String interfaceName;
 
-    @Parameters(index = "1", paramLabel = "SERVER_HOSTNAME:PORT",
-            description = "The rendezvous server, e.g. demo.example.net:12345 or [2001:db8::1]:12345.")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "SERVER_HOSTNAME:PORT",
+            description = "The rendezvous server, e.g. demo.example.net:12345 or [2001:db8::1]:12345"
+                    + " (natpunch-go's form; or use --server).")
     String server;
 
-    @Parameters(index = "2", paramLabel = "SERVER_PUBKEY", converter = KeyConverter.class,
+    @Parameters(index = "2", arity = "0..1", paramLabel = "SERVER_PUBKEY", converter = KeyConverter.class,
             description = "The server's public key, as it printed on start.")
     Key serverKey;
+
+    @Option(names = "--server", paramLabel = "HOST:PORT=PUBKEY",
+            description = "A rendezvous server and its public key; repeat it for several servers.")
+    List<String> servers = new ArrayList<>();
+
+    @Option(names = "--protocol", paramLabel = "VERSION", defaultValue = "2",
+            description = "Highest protocol version to speak: 2 falls back to 1 with servers that do"
+                    + " not offer it; 1 behaves exactly like natpunch-go (default: ${DEFAULT-VALUE}).")
+    int protocol;
 
     @Option(names = {"-c", "--continuous"}, defaultValue = "false",
             description = "Keep resolving after every peer is found, following peers whose"
@@ -84,7 +107,33 @@ final class ClientCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        InetSocketAddress serverAddress = HostPort.parse(server);
+        if (server == null && servers.isEmpty()) {
+            throw new Errors.UsageException("no rendezvous server: give SERVER_HOSTNAME:PORT SERVER_PUBKEY"
+                    + " or --server HOST:PORT=PUBKEY");
+        }
+        if (server != null && serverKey == null) {
+            throw new Errors.UsageException("the server " + server + " needs its public key after it"
+                    + " (SERVER_PUBKEY), as the server printed on start");
+        }
+        if (protocol != 1 && protocol != 2) {
+            throw new Errors.UsageException("--protocol must be 1 or 2, not " + protocol);
+        }
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        List<Key> keys = new ArrayList<>();
+        if (server != null) {
+            addresses.add(HostPort.parse(server));
+            keys.add(serverKey);
+        }
+        for (String spec : servers) {
+            int keyStart = spec.indexOf('=');
+            if (keyStart < 0 || keyStart == spec.length() - 1) {
+                throw new Errors.UsageException("--server " + spec + ": write HOST:PORT=PUBKEY, e.g."
+                        + " demo.example.net:12345=1rwvlEQkF6vL4jA1gRzlTM7I3tuZHtdq8qkLMwBs8Uw=");
+            }
+            addresses.add(HostPort.parse(spec.substring(0, keyStart)));
+            keys.add(new KeyConverter().convert(spec.substring(keyStart + 1)));
+        }
+        InetSocketAddress serverAddress = addresses.get(0);
         if (delaySeconds <= 0 || timeoutSeconds < 0 || verifySeconds < 0) {
             throw new Errors.UsageException("--delay must be positive; --timeout and --verify must"
                     + " not be negative");
@@ -92,10 +141,13 @@ final class ClientCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Printer printer = new Printer(out, serverAddress);
         Duration timeout = timeoutSeconds == 0 ? Duration.ofDays(36500) : Duration.ofSeconds(timeoutSeconds);
-        try (PeerResolver resolver = PeerResolver.builder()
+        PeerResolver.Builder builder = PeerResolver.builder();
+        for (int i = 0; i < addresses.size(); i++) {
+            builder.addServer(addresses.get(i).getHostString(), addresses.get(i).getPort(), keys.get(i));
+        }
+        try (PeerResolver resolver = builder
                 .interfaceName(interfaceName)
-                .server(serverAddress.getHostString(), serverAddress.getPort())
-                .serverKey(serverKey)
+                .protocolVersion(protocol)
                 .wireguard(control())
                 .retryDelay(Duration.ofMillis((long) (delaySeconds * 1000)))
                 .persistentKeepalive(keepalive)
@@ -147,7 +199,7 @@ final class ClientCommand implements Callable<Integer> {
     static final class Printer implements ResolveListener {
         private final PrintWriter out;
         private final InetSocketAddress server;
-        private boolean registered;
+        private final java.util.Set<InetSocketAddress> registered = new java.util.HashSet<>();
 
         Printer(PrintWriter out, InetSocketAddress server) {
             this.out = out;
@@ -156,12 +208,19 @@ final class ClientCommand implements Callable<Integer> {
 
         @Override
         public void onServerHandshake(InetSocketAddress address) {
-            if (!registered) {
+            if (registered.add(address)) {
                 out.println("Registered with " + HostPort.format(address));
-                registered = true;
             } else {
                 out.println("Registered again with " + HostPort.format(address));
             }
+            out.flush();
+        }
+
+        @Override
+        public void onPush(Key peer, List<PeerEndpoint> endpoints) {
+            out.println("peer " + peer.toBase64() + ": " + (endpoints.isEmpty() ? "gone from the server"
+                    : "pushed " + endpoints.stream().map(e -> HostPort.format(e.address()))
+                            .collect(java.util.stream.Collectors.joining(", "))));
             out.flush();
         }
 
@@ -177,7 +236,8 @@ final class ClientCommand implements Callable<Integer> {
 
         @Override
         public void onRetry(String what, Exception cause) {
-            out.println("retrying " + what + " (" + HostPort.format(server) + "): " + Errors.message(cause));
+            String where = what.equals("the rendezvous server") ? " (" + HostPort.format(server) + ")" : "";
+            out.println("retrying " + what + where + ": " + Errors.message(cause));
             out.flush();
         }
 

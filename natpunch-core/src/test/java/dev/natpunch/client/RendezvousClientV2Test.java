@@ -1,0 +1,216 @@
+package dev.natpunch.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.natpunch.crypto.Key;
+import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.net.UdpTransport;
+import dev.natpunch.server.RendezvousServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The version 2 client against our version 2 server, over real UDP on loopback. */
+class RendezvousClientV2Test {
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private RendezvousServer server;
+
+    @BeforeEach
+    void startServer() throws IOException {
+        server = RendezvousServer.builder().bindAddress(LOOPBACK).workerThreads(2).build();
+        toClose.add(server);
+        server.start();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            toClose.get(i).close();
+        }
+    }
+
+    private UdpTransport transport(InetSocketAddress to) throws IOException {
+        UdpTransport t = UdpTransport.open(to);
+        toClose.add(t);
+        return t;
+    }
+
+    private RendezvousClient client(KeyPair keys, InetSocketAddress to, int version,
+                                    RendezvousClient.PushListener push) throws IOException {
+        RendezvousClient c = RendezvousClient.builder(keys, server.publicKey(), transport(to))
+                .protocolVersion(version).pushListener(push).build();
+        toClose.add(c);
+        return c;
+    }
+
+    @Test
+    void negotiatesVersion2AndReportsTheObservedEndpoint() throws Exception {
+        KeyPair a = KeyPair.generate();
+        UdpTransport t = transport(server.localAddress());
+        RendezvousClient c = RendezvousClient.builder(a, server.publicKey(), t).build();
+        toClose.add(c);
+        c.handshake();
+        assertEquals(2, c.protocolVersion());
+        assertEquals(t.localAddress(), c.observedEndpoint().orElseThrow());
+    }
+
+    @Test
+    void aVersion1ClientStaysOnVersion1AndStillFindsAVersion2Peer() throws Exception {
+        KeyPair a = KeyPair.generate();
+        KeyPair b = KeyPair.generate();
+        UdpTransport ta = transport(server.localAddress());
+        RendezvousClient v2 = RendezvousClient.builder(a, server.publicKey(), ta).build();
+        toClose.add(v2);
+        v2.handshake();
+        RendezvousClient v1 = client(b, server.localAddress(), 1, (k, e) -> { });
+        assertEquals(ta.localAddress(), v1.lookup(a.publicKey()).orElseThrow());
+        assertEquals(1, v1.protocolVersion());
+        assertTrue(v1.observedEndpoint().isEmpty(), "a version 1 session learns nothing of version 2");
+    }
+
+    @Test
+    void oneHundredPeersResolveInAFewDatagramsSentAtOnce() throws Exception {
+        List<Key> peers = new ArrayList<>();
+        Map<Key, InetSocketAddress> where = new java.util.HashMap<>();
+        for (int i = 0; i < 100; i++) {
+            KeyPair p = KeyPair.generate();
+            peers.add(p.publicKey());
+            if (i % 2 == 0) {
+                UdpTransport t = transport(server.localAddress());
+                try (RendezvousClient c = RendezvousClient.builder(p, server.publicKey(), t).protocolVersion(1).build()) {
+                    c.handshake();
+                    where.put(p.publicKey(), t.localAddress());
+                }
+            }
+        }
+        try (CountingProxy proxy = new CountingProxy(server.localAddress())) {
+            RendezvousClient c = client(KeyPair.generate(), proxy.address(), 2, (k, e) -> { });
+            c.handshake();
+            int before = proxy.toServer.get();
+            Map<Key, List<PeerEndpoint>> found = c.lookupAll(peers);
+            int datagrams = proxy.toServer.get() - before;
+            assertEquals(100, found.size());
+            for (Key k : peers) {
+                InetSocketAddress expected = where.get(k);
+                List<PeerEndpoint> eps = found.get(k);
+                if (expected == null) {
+                    assertTrue(eps.isEmpty(), "unregistered peer reported: " + eps);
+                } else {
+                    assertEquals(List.of(new PeerEndpoint(PeerEndpoint.Kind.SERVER_REFLEXIVE, expected)), eps);
+                }
+            }
+            // 27 keys per datagram when peers may be dual-stack (protocol-v2.md 6.1): 4 datagrams.
+            assertEquals(4, datagrams, "lookup datagrams for 100 peers");
+        }
+    }
+
+    @Test
+    void aSubscriberHearsOfAPeerThatRegistersLaterWithoutAsking() throws Exception {
+        KeyPair a = KeyPair.generate();
+        KeyPair b = KeyPair.generate();
+        BlockingQueue<Map.Entry<Key, List<PeerEndpoint>>> pushes = new LinkedBlockingQueue<>();
+        RendezvousClient ca = client(a, server.localAddress(), 2, (k, e) -> pushes.add(Map.entry(k, e)));
+        assertTrue(ca.subscribe(List.of(b.publicKey())));
+        assertTrue(ca.lookupAll(List.of(b.publicKey())).get(b.publicKey()).isEmpty());
+        UdpTransport tb = transport(server.localAddress());
+        RendezvousClient cb = RendezvousClient.builder(b, server.publicKey(), tb).build();
+        toClose.add(cb);
+        cb.handshake();
+        Map.Entry<Key, List<PeerEndpoint>> push = pushes.poll(10, TimeUnit.SECONDS);
+        assertTrue(push != null, "no push arrived");
+        assertEquals(b.publicKey(), push.getKey());
+        assertEquals(List.of(new PeerEndpoint(PeerEndpoint.Kind.SERVER_REFLEXIVE, tb.localAddress())), push.getValue());
+    }
+
+    @Test
+    void localCandidatesReachPeersThatAsk() throws Exception {
+        KeyPair a = KeyPair.generate();
+        UdpTransport ta = transport(server.localAddress());
+        RendezvousClient ca = RendezvousClient.builder(a, server.publicKey(), ta).build();
+        toClose.add(ca);
+        InetSocketAddress lan = new InetSocketAddress(InetAddress.getByName("100.64.7.2"), 51820);
+        assertEquals(ta.localAddress(), ca.register(List.of(lan)).orElseThrow());
+        RendezvousClient cb = client(KeyPair.generate(), server.localAddress(), 2, (k, e) -> { });
+        List<PeerEndpoint> eps = cb.lookupAll(List.of(a.publicKey())).get(a.publicKey());
+        assertTrue(eps.contains(new PeerEndpoint(PeerEndpoint.Kind.LOCAL, lan)), eps.toString());
+        assertTrue(eps.contains(new PeerEndpoint(PeerEndpoint.Kind.SERVER_REFLEXIVE, ta.localAddress())), eps.toString());
+        RendezvousClient v1 = client(KeyPair.generate(), server.localAddress(), 1, (k, e) -> { });
+        assertEquals(ta.localAddress(), v1.lookup(a.publicKey()).orElseThrow(), "version 1 sees the public endpoint only");
+    }
+
+    @Test
+    void theServerAddressesIncludeTheOneWeTalkTo() throws Exception {
+        RendezvousClient c = client(KeyPair.generate(), server.localAddress(), 2, (k, e) -> { });
+        assertTrue(c.serverAddresses().contains(server.localAddress()), c.serverAddresses().toString());
+        RendezvousClient v1 = client(KeyPair.generate(), server.localAddress(), 1, (k, e) -> { });
+        assertTrue(v1.serverAddresses().isEmpty());
+        assertFalse(v1.subscribe(List.of(KeyPair.generate().publicKey())), "version 1 has no push");
+    }
+
+    /** Forwards between clients and the server and counts the datagrams toward the server. */
+    static final class CountingProxy implements AutoCloseable {
+        private final DatagramChannel channel = DatagramChannel.open();
+        private final InetSocketAddress server;
+        private final Thread thread;
+        final AtomicInteger toServer = new AtomicInteger();
+
+        CountingProxy(InetSocketAddress server) throws IOException {
+            this.server = server;
+            channel.bind(new InetSocketAddress(LOOPBACK, 0));
+            thread = new Thread(this::run, "counting-proxy");
+            thread.start();
+        }
+
+        InetSocketAddress address() throws IOException {
+            return (InetSocketAddress) channel.getLocalAddress();
+        }
+
+        private void run() {
+            ByteBuffer buf = ByteBuffer.allocate(2048);
+            SocketAddress client = null;
+            try {
+                while (true) {
+                    buf.clear();
+                    SocketAddress from = channel.receive(buf);
+                    buf.flip();
+                    if (from.equals(server)) {
+                        channel.send(buf, client);
+                    } else {
+                        client = from;
+                        toServer.incrementAndGet();
+                        channel.send(buf, server);
+                    }
+                }
+            } catch (IOException closed) {
+                // the test is over
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
