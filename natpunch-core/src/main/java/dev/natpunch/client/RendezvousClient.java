@@ -425,9 +425,8 @@ public final class RendezvousClient implements Closeable {
             r.length = ServerInfo.writeRequest(r.plain, 0, r.id);
             exchange(s, List.of(r), "an INFO request");
             List<InetSocketAddress> addresses = new ArrayList<>();
-            int body = Sealed.bodyOffset(0);
-            for (int i = 0; i < ServerInfo.endpointCount(r.answer, body); i++) {
-                WireEndpoint e = WireEndpoint.read(r.answer, ServerInfo.endpointOffset(body, i));
+            for (int i = 0; i < ServerInfo.endpointCount(r.answer, 0); i++) {
+                WireEndpoint e = WireEndpoint.read(r.answer, ServerInfo.endpointOffset(0, i));
                 if (e.kind() == WireEndpoint.Kind.SERVER_PRIMARY) {
                     addresses.add(new InetSocketAddress(e.address(), e.port()));
                 }
@@ -723,8 +722,7 @@ public final class RendezvousClient implements Closeable {
                 if (r.errorCode == ErrorMessage.UNSUPPORTED) {
                     return;
                 }
-                int body = Sealed.bodyOffset(0);
-                int answered = BatchLookup.answered(r.answer, body);
+                    int answered = BatchLookup.answered(r.answer, 0);
                 if (answered > part.size() || answered == 0) {
                     throw new IOException("the rendezvous server " + transport.server()
                             + " answered a lookup with a malformed result");
@@ -732,8 +730,8 @@ public final class RendezvousClient implements Closeable {
                 for (int p = 0; p < answered; p++) {
                     result.put(part.get(p), List.of());
                 }
-                int end = BatchLookup.entriesEnd(r.answer, body);
-                for (int e = BatchLookup.firstEntry(body); e < end; e = BatchLookup.nextEntry(r.answer, e)) {
+                int end = BatchLookup.entriesEnd(r.answer, 0);
+                for (int e = BatchLookup.firstEntry(0); e < end; e = BatchLookup.nextEntry(r.answer, e)) {
                     Key k = part.get(BatchLookup.entryPosition(r.answer, e));
                     List<PeerEndpoint> endpoints = new ArrayList<>();
                     for (int j = 0; j < BatchLookup.entryEndpointCount(r.answer, e); j++) {
@@ -793,9 +791,9 @@ public final class RendezvousClient implements Closeable {
             if (r.errorCode == ErrorMessage.UNSUPPORTED) {
                 return false;
             }
-            if (Subscription.status(r.answer, Sealed.bodyOffset(0)) != Subscription.STATUS_OK) {
+            if (Subscription.status(r.answer, 0) != Subscription.STATUS_OK) {
                 log.warn("{} refused to push updates for {} peers (its limit is {}); they are polled instead",
-                        transport.server(), keys.size(), Subscription.cap(r.answer, Sealed.bodyOffset(0)));
+                        transport.server(), keys.size(), Subscription.cap(r.answer, 0));
                 return false;
             }
         }
@@ -818,7 +816,7 @@ public final class RendezvousClient implements Closeable {
             throw new IOException("the rendezvous server " + transport.server() + " refused our registration ("
                     + errorName(r.errorCode) + ")");
         }
-        WireEndpoint o = WireEndpoint.read(r.answer, Registration.observedOffset(Sealed.bodyOffset(0)));
+        WireEndpoint o = WireEndpoint.read(r.answer, Registration.observedOffset(0));
         InetSocketAddress seen = new InetSocketAddress(o.address(), o.port());
         synchronized (state) {
             if (observed != null && !observed.equals(seen)) {
@@ -946,7 +944,7 @@ public final class RendezvousClient implements Closeable {
             return List.of();
         }
         if (kind == V2Wire.KIND_ERROR) {
-            r.errorCode = ErrorMessage.code(plain, Sealed.bodyOffset(0));
+            r.errorCode = ErrorMessage.code(plain, 0);
             if (r.errorCode == 0) {
                 r.errorCode = ErrorMessage.MALFORMED;
             }
@@ -975,9 +973,8 @@ public final class RendezvousClient implements Closeable {
         int len = Sealed.seal(s.sender, V2Wire.TYPE_SEALED_TO_SERVER, s.index, s.nextCounter++, ack, 0, n, 0, d, 0);
         send(d, len);
         List<Update> updates = new ArrayList<>();
-        int body = Sealed.bodyOffset(0);
-        int end = Push.entriesEnd(plain, body);
-        for (int e = Push.firstEntry(body); e < end; e = Push.nextEntry(plain, e)) {
+        int end = Push.entriesEnd(plain, 0);
+        for (int e = Push.firstEntry(0); e < end; e = Push.nextEntry(plain, e)) {
             Key k = Key.fromBytes(java.util.Arrays.copyOfRange(plain, Push.entryKeyOffset(e), Push.entryKeyOffset(e) + 32));
             int version = Push.entryVersion(plain, e);
             if (!subscribed.contains(k)) {

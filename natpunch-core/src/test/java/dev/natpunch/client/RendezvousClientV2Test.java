@@ -92,7 +92,8 @@ class RendezvousClientV2Test {
         for (int i = 0; i < 100; i++) {
             KeyPair p = KeyPair.generate();
             peers.add(p.publicKey());
-            if (i % 2 == 0) {
+            // A third registers: the server's per-source handshake burst (40) bounds a loopback test.
+            if (i % 3 == 0) {
                 UdpTransport t = transport(server.localAddress());
                 try (RendezvousClient c = RendezvousClient.builder(p, server.publicKey(), t).protocolVersion(1).build()) {
                     c.handshake();
