@@ -46,6 +46,7 @@ final class DefaultPeerResolver implements PeerResolver {
     private final String interfaceName;
     private final List<ServerLinks.ServerSpec> servers;
     private final int protocolVersion;
+    private final boolean advertiseLocal;
     private final WireguardControl wireguard;
     private final TransportFactory transports;
     private final Duration retryDelay;
@@ -72,6 +73,7 @@ final class DefaultPeerResolver implements PeerResolver {
         this.interfaceName = b.interfaceName;
         this.servers = List.copyOf(b.servers());
         this.protocolVersion = b.protocolVersion;
+        this.advertiseLocal = b.advertiseLocal;
         this.wireguard = b.wireguard != null ? b.wireguard : WireguardControl.automatic();
         this.transports = b.transports != null ? b.transports : TransportFactory.raw();
         this.retryDelay = b.retryDelay;
@@ -254,7 +256,7 @@ final class DefaultPeerResolver implements PeerResolver {
         Set<Key> subscribe = refresh ? device.peers().stream().map(Peer::publicKey)
                 .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)) : Set.of();
         Map<Key, List<PeerEndpoint>> found = servers.lookupAll(ask, subscribe,
-                LocalCandidates.of(interfaceName, device.listenPort()));
+                advertiseLocal ? LocalCandidates.of(interfaceName, device.listenPort()) : List.of());
         Set<InetAddress> ourPublic = servers.ourPublicAddresses();
         Set<StandardProtocolFamily> families = servers.workingFamilies();
         for (Peer peer : device.peers()) {
@@ -599,6 +601,7 @@ final class DefaultPeerResolver implements PeerResolver {
         private Key serverKey;
         private final List<ServerLinks.ServerSpec> moreServers = new ArrayList<>();
         private int protocolVersion = 2;
+        private boolean advertiseLocal = true;
         private WireguardControl wireguard;
         private TransportFactory transports;
         private Duration retryDelay = Duration.ofSeconds(2);
@@ -639,6 +642,12 @@ final class DefaultPeerResolver implements PeerResolver {
             }
             moreServers.add(new ServerLinks.ServerSpec(Objects.requireNonNull(host, "host"), port,
                     Objects.requireNonNull(key, "key")));
+            return this;
+        }
+
+        @Override
+        public Builder advertiseLocalAddresses(boolean advertise) {
+            this.advertiseLocal = advertise;
             return this;
         }
 

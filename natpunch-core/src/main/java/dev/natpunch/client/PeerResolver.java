@@ -91,6 +91,13 @@ public interface PeerResolver extends AutoCloseable {
          */
         Builder protocolVersion(int version);
 
+        /**
+         * Whether to tell version 2 servers this machine's LAN addresses (with WireGuard's port),
+         * so that peers behind the same NAT can connect even when the router does not hairpin;
+         * default true. Turn it off to keep LAN addresses from the servers and other peers.
+         */
+        Builder advertiseLocalAddresses(boolean advertise);
+
         /** How to read and change WireGuard; default {@link WireguardControl#automatic()}. */
         Builder wireguard(WireguardControl control);
 
