@@ -204,7 +204,7 @@ final class DefaultPeerResolver implements PeerResolver {
                     report(r);
                     continue;
                 }
-                r = noHandshake(peer.publicKey(), peer.endpoint().orElse(null));
+                r = noHandshake(peer.publicKey(), backToBest(peer));
             } else if (r == null && verifyWait.isZero()) {
                 pending.remove(peer.publicKey());
             }
@@ -265,7 +265,8 @@ final class DefaultPeerResolver implements PeerResolver {
                 continue;
             }
             PeerResult previous = results.get(peer.publicKey());
-            List<InetSocketAddress> order = EndpointChoice.order(found.get(peer.publicKey()), ourPublic, families);
+            List<InetSocketAddress> order = EndpointChoice.order(found.get(peer.publicKey()), ourPublic, families,
+                    address -> LocalCandidates.onOurLinks(address, interfaceName));
             PeerResult result;
             if (order.isEmpty()) {
                 alternatives.remove(peer.publicKey());
@@ -299,6 +300,20 @@ final class DefaultPeerResolver implements PeerResolver {
         List<InetSocketAddress> order = alternatives.getOrDefault(peer.publicKey(), List.of());
         int i = peer.endpoint().map(order::indexOf).orElse(-1);
         return i >= 0 && i + 1 < order.size() ? order.get(i + 1) : null;
+    }
+
+    /**
+     * When every candidate failed: points the peer back at the best one, where the other side is
+     * likeliest to arrive once it can (its NAT's mapping, not a LAN address), and returns it.
+     */
+    private InetSocketAddress backToBest(Peer peer) {
+        List<InetSocketAddress> order = alternatives.getOrDefault(peer.publicKey(), List.of());
+        InetSocketAddress current = peer.endpoint().orElse(null);
+        if (order.isEmpty() || order.get(0).equals(current)) {
+            return current;
+        }
+        PeerResult r = apply(peer, order.get(0));
+        return r.endpoint().orElse(current);
     }
 
     /** Points the peer at its next candidate after the current one gave no handshake. */
@@ -443,7 +458,7 @@ final class DefaultPeerResolver implements PeerResolver {
                         report(r);
                         continue;
                     }
-                    r = noHandshake(peer.publicKey(), peer.endpoint().orElse(null));
+                    r = noHandshake(peer.publicKey(), backToBest(peer));
                 }
                 pending.remove(peer.publicKey());
                 results.put(peer.publicKey(), r);

@@ -17,14 +17,18 @@ final class EndpointChoice {
     /**
      * Best first: when the peer's public address is ours (the same NAT, which may not hairpin), its
      * LAN candidates; then its public mappings in the families this machine reaches the servers
-     * by, IPv4 first; then its LAN candidates (a shared LAN behind different public addresses);
-     * then mappings of other families; relays last.
+     * by, IPv4 first; then LAN candidates on one of our own links (a shared LAN behind different
+     * public addresses); then mappings of other families; relays last. Other LAN candidates are
+     * left out: they are private addresses of another network, and trying them costs a
+     * verification time each.
      *
      * @param ourPublic our public addresses as the servers see them
      * @param families the families this machine reached a server with; empty: unknown
+     * @param onOurLinks whether a LAN address is on one of this machine's links
      */
     static List<InetSocketAddress> order(List<PeerEndpoint> endpoints, Set<InetAddress> ourPublic,
-                                         Set<StandardProtocolFamily> families) {
+                                         Set<StandardProtocolFamily> families,
+                                         java.util.function.Predicate<InetAddress> onOurLinks) {
         List<PeerEndpoint> reflexive = new ArrayList<>();
         List<PeerEndpoint> local = new ArrayList<>();
         List<PeerEndpoint> relay = new ArrayList<>();
@@ -50,7 +54,7 @@ final class EndpointChoice {
             (ok ? reachable : other).add(e);
         }
         addIpv4First(out, reachable);
-        addIpv4First(out, local);
+        addIpv4First(out, local.stream().filter(e -> onOurLinks.test(e.address().getAddress())).toList());
         addIpv4First(out, other);
         addIpv4First(out, relay);
         return List.copyOf(out);

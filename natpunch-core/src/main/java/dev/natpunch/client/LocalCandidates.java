@@ -57,6 +57,43 @@ final class LocalCandidates {
         return out;
     }
 
+    /**
+     * Whether {@code address} lies in one of the subnets this machine's interfaces are on (other
+     * than the WireGuard interface), i.e. a LAN candidate we can probably reach directly.
+     */
+    static boolean onOurLinks(InetAddress address, String wireguardInterface) {
+        try {
+            for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!nif.isUp() || nif.isLoopback() || nif.getName().equals(wireguardInterface)) {
+                    continue;
+                }
+                for (java.net.InterfaceAddress ia : nif.getInterfaceAddresses()) {
+                    if (usable(ia.getAddress()) && samePrefix(ia.getAddress(), address, ia.getNetworkPrefixLength())) {
+                        return true;
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            LOG.debug("cannot list this machine's addresses: {}", e.getMessage());
+        }
+        return false;
+    }
+
+    static boolean samePrefix(InetAddress a, InetAddress b, int bits) {
+        byte[] x = a.getAddress();
+        byte[] y = b.getAddress();
+        if (x.length != y.length || bits < 0 || bits > x.length * 8) {
+            return false;
+        }
+        for (int i = 0; i < bits; i++) {
+            int mask = 0x80 >>> (i % 8);
+            if ((x[i / 8] & mask) != (y[i / 8] & mask)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static boolean usable(InetAddress a) {
         return !a.isLoopbackAddress() && !a.isLinkLocalAddress() && !a.isMulticastAddress()
                 && !a.isAnyLocalAddress();

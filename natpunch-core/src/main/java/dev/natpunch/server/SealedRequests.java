@@ -143,14 +143,19 @@ final class SealedRequests {
             }
             answered = i + 1;
             server.countLookup(c > 0);
+            if (log.isInfoEnabled()) {
+                // natpunch-go's line, one per key, so that logs read the same whatever the version.
+                Base64.Encoder b64 = Base64.getEncoder();
+                log.info("{} ==> {}: {}", b64.encodeToString(Arrays.copyOfRange(session.owner.key.toBytes(), 0, 12)),
+                        b64.encodeToString(Arrays.copyOfRange(p, keyOff, keyOff + 12)), c > 0 ? "CONNECTED" : "NOT FOUND");
+            }
             if (server.listener != null) {
                 notifyListener(session.owner.key, p, keyOff, target, a, c > 0 ? first : -1);
             }
         }
         int plen = BatchLookup.finishResult(a, 0, pos, answered);
-        if (log.isInfoEnabled()) {
-            log.info("{} ==> {} of {} keys: {} found", Base64.getEncoder().encodeToString(
-                    Arrays.copyOfRange(session.owner.key.toBytes(), 0, 12)), answered, keys, found);
+        if (answered < keys && log.isDebugEnabled()) {
+            log.debug("answered {} of {} keys in one LOOKUP ({} found); the rest did not fit", answered, keys, found);
         }
         return seal(session, a, plen, len, source, out, outOff);
     }

@@ -236,6 +236,38 @@ final class MeshScenario implements AutoCloseable {
         assertTrue(b.wg().ping(a.wg().tunnelAddress()), () -> b.wg() + " cannot ping " + a.wg() + "\n" + diagnostics());
     }
 
+    /**
+     * Starts another {@code natpunch server PORT PRIVATE_KEY EXTRA...} on {@code host} with
+     * {@code keys} and waits until it listens; it is stopped with the lab.
+     */
+    BackgroundProcess startServerOn(Host host, KeyPair keys, String... extra) {
+        List<String> args = new ArrayList<>(List.of("server"));
+        args.addAll(Arrays.asList(extra));
+        args.addAll(List.of(Integer.toString(SERVER_PORT), keys.privateKey().toBase64()));
+        BackgroundProcess p = lab.start(host, Lab.javaJar(jar, args.toArray(String[]::new)));
+        servers.add(p);
+        assertTrue(p.awaitLine(Pattern.compile("^Public key: (\\S+)"), STARTUP).isPresent(),
+                () -> "server printed no public key:\n" + p.output());
+        return p;
+    }
+
+    /** Starts {@code natpunch client ARGS...} in the peer's namespace, the arguments as given. */
+    BackgroundProcess startClientWith(Peer peer, String... args) {
+        List<String> all = new ArrayList<>(List.of("client"));
+        all.addAll(Arrays.asList(args));
+        BackgroundProcess p = lab.start(peer.wg().host(), Lab.javaJar(jar, all.toArray(String[]::new)));
+        clients.add(p);
+        return p;
+    }
+
+    /** A WireGuard peer on a new LAN behind {@code router}, with no measured mapping. */
+    Peer behind(Router router, String name) {
+        Host host = lab.addHost(router, name);
+        Peer peer = new Peer(lab.addWireGuard(host, WG_PORT), Optional.of(router), null);
+        peers.add(peer);
+        return peer;
+    }
+
     /** Every process's output and every interface's state, for failure messages. */
     String diagnostics() {
         StringBuilder sb = new StringBuilder();
