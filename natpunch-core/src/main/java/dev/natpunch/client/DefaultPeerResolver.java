@@ -60,8 +60,12 @@ final class DefaultPeerResolver implements PeerResolver {
     private final Object lock = new Object();
     private volatile boolean closed;
     private RendezvousClient client;
+    /** The session's key pair: the interface's private key, destroyed with the session. */
+    private KeyPair sessionKeys;
     private DatagramTransport transport;
     private int transportPort = -1;
+    /** The latest snapshot: its private key is destroyed once the next one replaces it. */
+    private Device lastRead;
 
     private DefaultPeerResolver(BuilderImpl b) {
         this.interfaceName = b.interfaceName;
@@ -376,6 +380,8 @@ final class DefaultPeerResolver implements PeerResolver {
 
     private Device readDevice() throws IOException {
         Device device = wireguard.device(interfaceName);
+        forget(lastRead, device);
+        lastRead = device;
         if (device.privateKey().isEmpty()) {
             throw new IOException("cannot read the private key of " + interfaceName
                     + ": natpunch registers with the interface's own key, so it needs root"
@@ -399,8 +405,8 @@ final class DefaultPeerResolver implements PeerResolver {
             InetSocketAddress server = resolveServer();
             transport = transports.open(server, device.listenPort());
             transportPort = device.listenPort();
-            client = RendezvousClient.builder(
-                            KeyPair.fromPrivateKey(device.privateKey().orElseThrow()), serverKey, transport)
+            sessionKeys = KeyPair.fromPrivateKey(device.privateKey().orElseThrow());
+            client = RendezvousClient.builder(sessionKeys, serverKey, transport)
                     .responseTimeout(responseTimeout)
                     .clock(clock)
                     .build();
@@ -486,6 +492,27 @@ final class DefaultPeerResolver implements PeerResolver {
             transport = null;
         }
         transportPort = -1;
+        if (sessionKeys != null) {
+            sessionKeys.destroy();
+            sessionKeys = null;
+        }
+    }
+
+    /**
+     * Zeroes the private key a device snapshot carries (every read of WireGuard returns one)
+     * unless the session or the {@code next} snapshot uses it (a {@link WireguardControl} may
+     * hand out the same key twice), so that the key does not pile up in the heap, one per poll.
+     */
+    private void forget(Device device, Device next) {
+        if (device == null) {
+            return;
+        }
+        Key nextKey = next == null ? null : next.privateKey().orElse(null);
+        synchronized (lock) {
+            device.privateKey()
+                    .filter(k -> k != nextKey && (sessionKeys == null || k != sessionKeys.privateKey()))
+                    .ifPresent(Key::destroy);
+        }
     }
 
     @Override
@@ -506,6 +533,7 @@ final class DefaultPeerResolver implements PeerResolver {
         synchronized (lock) {
             closeSession();
         }
+        forget(lastRead, null);
     }
 
     /** Thrown by {@link #resolveAll()} when {@link #close()} ended it. */
