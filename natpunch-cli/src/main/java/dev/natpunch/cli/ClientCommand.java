@@ -89,6 +89,12 @@ final class ClientCommand implements Callable<Integer> {
             throw new Errors.UsageException("--delay must be positive; --timeout and --verify must"
                     + " not be negative");
         }
+        WireguardControl control = control();
+        return ClientPrivileges.callWithLeastPrivilege(backend, interfaceName,
+                () -> resolve(serverAddress, control));
+    }
+
+    private int resolve(InetSocketAddress serverAddress, WireguardControl control) throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         Printer printer = new Printer(out, serverAddress);
         Duration timeout = timeoutSeconds == 0 ? Duration.ofDays(36500) : Duration.ofSeconds(timeoutSeconds);
@@ -96,7 +102,7 @@ final class ClientCommand implements Callable<Integer> {
                 .interfaceName(interfaceName)
                 .server(serverAddress.getHostString(), serverAddress.getPort())
                 .serverKey(serverKey)
-                .wireguard(control())
+                .wireguard(control)
                 .retryDelay(Duration.ofMillis((long) (delaySeconds * 1000)))
                 .persistentKeepalive(keepalive)
                 .timeout(timeout)
