@@ -133,13 +133,18 @@ final class ClientCommand implements Callable<Integer> {
             addresses.add(HostPort.parse(spec.substring(0, keyStart)));
             keys.add(new KeyConverter().convert(spec.substring(keyStart + 1)));
         }
-        InetSocketAddress serverAddress = addresses.get(0);
         if (delaySeconds <= 0 || timeoutSeconds < 0 || verifySeconds < 0) {
             throw new Errors.UsageException("--delay must be positive; --timeout and --verify must"
                     + " not be negative");
         }
+        WireguardControl control = control();
+        return ClientPrivileges.callWithLeastPrivilege(backend, interfaceName,
+                () -> resolve(addresses, keys, control));
+    }
+
+    private int resolve(List<InetSocketAddress> addresses, List<Key> keys, WireguardControl control) throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Printer printer = new Printer(out, serverAddress);
+        Printer printer = new Printer(out, addresses.get(0));
         Duration timeout = timeoutSeconds == 0 ? Duration.ofDays(36500) : Duration.ofSeconds(timeoutSeconds);
         PeerResolver.Builder builder = PeerResolver.builder();
         for (int i = 0; i < addresses.size(); i++) {
@@ -148,7 +153,7 @@ final class ClientCommand implements Callable<Integer> {
         try (PeerResolver resolver = builder
                 .interfaceName(interfaceName)
                 .protocolVersion(protocol)
-                .wireguard(control())
+                .wireguard(control)
                 .retryDelay(Duration.ofMillis((long) (delaySeconds * 1000)))
                 .persistentKeepalive(keepalive)
                 .timeout(timeout)

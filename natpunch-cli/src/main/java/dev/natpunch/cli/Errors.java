@@ -17,7 +17,7 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
     public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) {
         PrintWriter err = cmd.getErr();
         err.println(prefix(cmd) + "error: " + message(e));
-        if (parsed.hasMatchedOption("--verbose")) {
+        if (verbose(parsed)) {
             e.printStackTrace(err);
         }
         err.flush();
@@ -32,6 +32,16 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
         err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage.");
         err.flush();
         return CommandLine.ExitCode.USAGE;
+    }
+
+    /** {@code --verbose} is inherited: {@code natpunch -v client} and {@code natpunch client -v} alike. */
+    private static boolean verbose(ParseResult parsed) {
+        for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String prefix(CommandLine cmd) {

@@ -22,8 +22,13 @@ final class GenkeyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        spec.commandLine().getOut().println(KeyPair.generate().privateKey().toBase64());
-        spec.commandLine().getOut().flush();
+        KeyPair keys = KeyPair.generate();
+        try {
+            spec.commandLine().getOut().println(keys.privateKey().toBase64());
+            spec.commandLine().getOut().flush();
+        } finally {
+            keys.destroy();
+        }
         return 0;
     }
 }

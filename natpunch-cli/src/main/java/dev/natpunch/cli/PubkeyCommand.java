@@ -1,8 +1,6 @@
 package dev.natpunch.cli;
 
-import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,15 +22,13 @@ final class PubkeyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String text = new String(System.in.readNBytes(256), StandardCharsets.US_ASCII);
-        Key privateKey;
+        KeyPair keys = KeyPair.fromPrivateKey(KeyFiles.readStandardInput());
         try {
-            privateKey = Key.fromBase64(text);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("standard input: " + e.getMessage(), e);
+            spec.commandLine().getOut().println(keys.publicKey().toBase64());
+            spec.commandLine().getOut().flush();
+        } finally {
+            keys.destroy();
         }
-        spec.commandLine().getOut().println(KeyPair.fromPrivateKey(privateKey).publicKey().toBase64());
-        spec.commandLine().getOut().flush();
         return 0;
     }
 }

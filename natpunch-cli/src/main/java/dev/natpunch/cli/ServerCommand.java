@@ -41,14 +41,15 @@ final class ServerCommand implements Callable<Integer> {
             description = "UDP port to listen on (1-65535; 0 picks a free one).")
     int port;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "PRIVATE_KEY", converter = KeyConverter.class,
-            description = "The server's private key in base64 (as natpunch-go takes it). Prefer"
-                    + " --private-key-file: a key on the command line is visible to other users in"
-                    + " the process list.")
-    Key privateKey;
+    @Parameters(index = "1", arity = "0..1", paramLabel = "PRIVATE_KEY",
+            description = "The server's private key in base64 (as natpunch-go takes it), or '-' to"
+                    + " read it from standard input. Prefer --private-key-file or '-': a key on the"
+                    + " command line is visible to other users in the process list.")
+    String privateKeyArgument;
 
     @Option(names = "--private-key-file", paramLabel = "FILE",
-            description = "Read the private key from FILE ('-' for standard input).")
+            description = "Read the private key from FILE ('-' for standard input); warns when"
+                    + " other users can read FILE.")
     Path privateKeyFile;
 
     @Option(names = "--bind", paramLabel = "ADDRESS",
@@ -80,14 +81,43 @@ final class ServerCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new Errors.UsageException("PORT must be 0 to 65535, not " + port);
         }
-        if (privateKey != null && privateKeyFile != null) {
+        if (privateKeyArgument != null && privateKeyFile != null) {
             throw new Errors.UsageException("give the private key either as PRIVATE_KEY or with"
                     + " --private-key-file, not both");
         }
-        Key key = privateKeyFile != null ? KeyFiles.read(privateKeyFile, spec.commandLine().getErr())
-                : privateKey;
+        Key key = privateKey();
         KeyPair keys = key != null ? KeyPair.fromPrivateKey(key) : KeyPair.generate();
+        try {
+            return serve(keys, key == null);
+        } finally {
+            keys.destroy();
+        }
+    }
 
+    private Key privateKey() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        if (privateKeyFile != null) {
+            return KeyFiles.read(privateKeyFile, err);
+        }
+        if (privateKeyArgument == null) {
+            return null;
+        }
+        if (privateKeyArgument.equals("-")) {
+            return KeyFiles.read(Path.of("-"), err);
+        }
+        Key key;
+        try {
+            key = Key.fromBase64(privateKeyArgument);
+        } catch (IllegalArgumentException e) {
+            throw new Errors.UsageException("PRIVATE_KEY: " + e.getMessage());
+        }
+        err.println("Warning: a private key on the command line is visible to every user of this"
+                + " machine (ps, /proc); use --private-key-file FILE, or '-' to read it from standard input");
+        err.flush();
+        return key;
+    }
+
+    private int serve(KeyPair keys, boolean ephemeral) throws Exception {
         RendezvousServer.Builder builder = RendezvousServer.builder()
                 .port(port)
                 .keyPair(keys);
@@ -118,7 +148,7 @@ final class ServerCommand implements Callable<Integer> {
             out.println("Starting nat-punching server on port " + server.localAddress().getPort());
             out.println("Public key: " + server.publicKey().toBase64());
             out.flush();
-            if (key == null) {
+            if (ephemeral) {
                 PrintWriter err = spec.commandLine().getErr();
                 err.println("Warning: no private key given, so the public key changes on every start;"
                         + " keep one with 'natpunch genkey > server.key' and --private-key-file server.key");

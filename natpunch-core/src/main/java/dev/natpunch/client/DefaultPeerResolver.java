@@ -68,6 +68,10 @@ final class DefaultPeerResolver implements PeerResolver {
     private final Map<Key, List<PeerEndpoint>> pushed = new LinkedHashMap<>();
     /** Per peer, the endpoints worth trying from the last lookup, best first. */
     private final Map<Key, List<InetSocketAddress>> alternatives = new java.util.HashMap<>();
+    /** The sessions' key pair: the interface's private key, destroyed with the sessions. */
+    private KeyPair sessionKeys;
+    /** The latest snapshot: its private key is destroyed once the next one replaces it. */
+    private Device lastRead;
 
     private DefaultPeerResolver(BuilderImpl b) {
         this.interfaceName = b.interfaceName;
@@ -486,6 +490,8 @@ final class DefaultPeerResolver implements PeerResolver {
 
     private Device readDevice() throws IOException {
         Device device = wireguard.device(interfaceName);
+        forget(lastRead, device);
+        lastRead = device;
         if (device.privateKey().isEmpty()) {
             throw new IOException("cannot read the private key of " + interfaceName
                     + ": natpunch registers with the interface's own key, so it needs root"
@@ -508,8 +514,9 @@ final class DefaultPeerResolver implements PeerResolver {
             closeSession();
             ServerLinks l = new ServerLinks(servers, transports, responseTimeout, clock, protocolVersion,
                     this::onPush, listener);
+            sessionKeys = KeyPair.fromPrivateKey(device.privateKey().orElseThrow());
             try {
-                l.open(KeyPair.fromPrivateKey(device.privateKey().orElseThrow()), device.listenPort());
+                l.open(sessionKeys, device.listenPort());
             } catch (IOException e) {
                 l.close();
                 throw e;
@@ -581,6 +588,27 @@ final class DefaultPeerResolver implements PeerResolver {
             links = null;
         }
         linksPort = -1;
+        if (sessionKeys != null) {
+            sessionKeys.destroy();
+            sessionKeys = null;
+        }
+    }
+
+    /**
+     * Zeroes the private key a device snapshot carries (every read of WireGuard returns one)
+     * unless the sessions or the {@code next} snapshot use it (a {@link WireguardControl} may
+     * hand out the same key twice), so that the key does not pile up in the heap, one per poll.
+     */
+    private void forget(Device device, Device next) {
+        if (device == null) {
+            return;
+        }
+        Key nextKey = next == null ? null : next.privateKey().orElse(null);
+        synchronized (lock) {
+            device.privateKey()
+                    .filter(k -> k != nextKey && (sessionKeys == null || k != sessionKeys.privateKey()))
+                    .ifPresent(Key::destroy);
+        }
     }
 
     @Override
@@ -598,6 +626,7 @@ final class DefaultPeerResolver implements PeerResolver {
         synchronized (lock) {
             closeSession();
         }
+        forget(lastRead, null);
     }
 
     /** Thrown by {@link #resolveAll()} when {@link #close()} ended it. */

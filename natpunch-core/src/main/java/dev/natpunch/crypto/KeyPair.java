@@ -1,12 +1,14 @@
 package dev.natpunch.crypto;
 
 import java.security.SecureRandom;
+import java.util.Arrays;
+import javax.security.auth.Destroyable;
 
 /**
- * An X25519 key pair, such as a WireGuard interface's or a rendezvous server's. Immutable.
- * {@link #toString()} shows the public key only.
+ * An X25519 key pair, such as a WireGuard interface's or a rendezvous server's. Immutable until
+ * {@link #destroy()}ed. {@link #toString()} shows the public key only.
  */
-public final class KeyPair {
+public final class KeyPair implements Destroyable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Key privateKey;
@@ -22,12 +24,19 @@ public final class KeyPair {
         byte[] secret = new byte[Key.LENGTH];
         RANDOM.nextBytes(secret);
         X25519.clamp(secret);
-        return fromPrivateKey(Key.fromBytes(secret));
+        try {
+            return fromPrivateKey(Key.fromBytes(secret));
+        } finally {
+            Arrays.fill(secret, (byte) 0);
+        }
     }
 
-    /** The key pair whose private key is {@code privateKey}; the public key is derived from it. */
+    /**
+     * The key pair whose private key is {@code privateKey}; the public key is derived from it.
+     * The pair holds {@code privateKey} itself, not a copy: destroying either destroys both.
+     */
     public static KeyPair fromPrivateKey(Key privateKey) {
-        return new KeyPair(privateKey, Key.fromBytes(X25519.publicKey(privateKey.toBytes())));
+        return new KeyPair(privateKey, Key.fromBytes(X25519.publicKey(privateKey.material())));
     }
 
     public Key privateKey() {
@@ -36,6 +45,20 @@ public final class KeyPair {
 
     public Key publicKey() {
         return publicKey;
+    }
+
+    /**
+     * Zeroes the private key (see {@link Key#destroy()}); the public key stays usable. Call it
+     * once nothing uses the pair any more, e.g. after closing the server or client made with it.
+     */
+    @Override
+    public void destroy() {
+        privateKey.destroy();
+    }
+
+    @Override
+    public boolean isDestroyed() {
+        return privateKey.isDestroyed();
     }
 
     @Override

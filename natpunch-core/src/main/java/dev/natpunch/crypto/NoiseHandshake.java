@@ -54,7 +54,7 @@ public final class NoiseHandshake {
 
     private final boolean initiator;
     private final SymmetricState ss;
-    private final byte[] s;           // local static private
+    private final byte[] s;           // local static private: the key's own bytes, never copied
     private final byte[] sPub;
     private final byte[] e = new byte[KEY];
     private final byte[] ePub = new byte[KEY];
@@ -71,7 +71,9 @@ public final class NoiseHandshake {
         Objects.requireNonNull(localStatic, "localStatic");
         Objects.requireNonNull(prologue, "prologue");
         this.initiator = initiator;
-        this.s = localStatic.privateKey().toBytes();
+        // No copy: a server would otherwise leave one copy of its private key in the heap for
+        // every message 1 it rejects.
+        this.s = localStatic.privateKey().material();
         this.sPub = localStatic.publicKey().toBytes();
         if (fixedEphemeral != null) {
             fixedEphemeral.privateKey().copyTo(e, 0);
@@ -273,7 +275,7 @@ public final class NoiseHandshake {
     /**
      * The transport keys, once the handshake is complete. The initiator sends with Split()'s first
      * key and receives with the second; the responder the other way round. May be called once;
-     * all handshake secrets are zeroed afterwards.
+     * all handshake secrets are zeroed afterwards (the static key pair is the caller's).
      *
      * @throws IllegalStateException if the handshake is not complete or was already split
      */
@@ -283,7 +285,6 @@ public final class NoiseHandshake {
         }
         CipherState[] keys = ss.split();
         ss.destroy();
-        Arrays.fill(s, (byte) 0);
         step = SPLIT;
         return initiator ? new TransportKeys(keys[0], keys[1]) : new TransportKeys(keys[1], keys[0]);
     }

@@ -55,7 +55,7 @@ final class PacketHandler {
                 + V2Wire.MAX_ENDPOINTS_PER_PEER * WireEndpoint.LENGTH];
     }
 
-    /** The features this server implements; a session gets the ones its client offered too. */
+    /** The features this server implements without sockets; a session gets the ones its client offered too. */
     static final long SERVER_FEATURES = V2Wire.FEATURE_BATCH_LOOKUP | V2Wire.FEATURE_DUAL_STACK
             | V2Wire.FEATURE_CANDIDATES;
 
@@ -68,6 +68,7 @@ final class PacketHandler {
     final int protocolVersion;
     final VersionClock versions;
     final SealedRequests sealed;
+    final Pushes pushes;
     final Registry registry;
     final SessionTable sessions;
     private final int maxSessions;
@@ -92,6 +93,8 @@ final class PacketHandler {
         this.protocolVersion = config.extensions.protocolVersion();
         this.versions = new VersionClock(clock.millis());
         this.sealed = new SealedRequests(this);
+        this.pushes = new Pushes(this, config.extensions.subscriptionsPerSession(),
+                config.extensions.totalSubscriptions());
         this.registry = new Registry(config.maxRegistrations);
         this.sessions = new SessionTable(config.maxSessions);
         this.maxSessions = config.maxSessions;
@@ -203,7 +206,7 @@ final class PacketHandler {
                 int version = answer == null ? 1 : answer.version();
                 long features = answer == null ? 0 : answer.features();
                 session = sessions.insert(proposal,
-                        index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features));
+                        index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features, pushes));
                 if (session == null && reg.session != null) {
                     // The client's old session is replaced anyway: free its slot first, so that a
                     // table filled by a flood never locks out a client that already has a session.
@@ -213,7 +216,7 @@ final class PacketHandler {
                         previous.destroy();
                     }
                     session = sessions.insert(proposal,
-                            index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features));
+                            index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features, pushes));
                 }
                 if (session == null) {
                     keys.receiver().destroy();
@@ -271,7 +274,12 @@ final class PacketHandler {
         Capabilities offer = Capabilities.read(payload, Wire.TIMESTAMP_LENGTH, blockLength, false);
         WireEndpoint observed = WireEndpoint.read(Endpoint.of(source).wire, 0);
         int lifetime = (int) Math.min(65535, sessionTtlMillis / 1000);
-        return Capabilities.answer(offer, V2Wire.VERSION, SERVER_FEATURES, observed, lifetime);
+        return Capabilities.answer(offer, V2Wire.VERSION, serverFeatures(), observed, lifetime);
+    }
+
+    /** What this server offers: pushes need the push thread, which only a server with sockets has. */
+    long serverFeatures() {
+        return SERVER_FEATURES | (pushes.enabled() ? V2Wire.FEATURE_PUSH : 0);
     }
 
     /**
@@ -331,6 +339,15 @@ final class PacketHandler {
     /** A new version for a changed endpoint set; {@code reg}'s monitor is held. */
     void endpointsChanged(Registration reg, long now) {
         reg.version = versions.next(now);
+        pushes.changed(reg.key);
+    }
+
+    /** Counts an authenticated datagram toward the session's return address for pushes (6.3). */
+    void noteDatagram(Session session, InetSocketAddress source, int len) {
+        PushState push = session.push;
+        if (push != null && push.onDatagram(source, len)) {
+            pushes.wake(push);
+        }
     }
 
     private int failHandshake(DropReason reason, InetSocketAddress source) {
@@ -359,6 +376,7 @@ final class PacketHandler {
             return drop(DropReason.WRONG_CLIENT_KEY, source);
         }
         touch(owner, source, now);
+        noteDatagram(session, source, Wire.LOOKUP_REQUEST_LENGTH);
 
         Registration target = registry.find(plain, Wire.LOOKUP_PEER_KEY_OFFSET);
         Endpoint found = null;
@@ -446,9 +464,34 @@ final class PacketHandler {
             if (s != null && sessions.remove(s)) {
                 s.destroy();
             }
+            pushes.changed(reg.key);
         });
+        registry.forEach(reg -> expireFamilies(reg, now));
         if (!expired.isEmpty() || gone > 0) {
             log.debug("Expired {} sessions and {} registrations", expired.size(), gone);
+        }
+    }
+
+    /** Drops a server-reflexive endpoint whose family was not refreshed for the registration TTL (6.4). */
+    private void expireFamilies(Registration reg, long now) {
+        boolean stale4 = reg.endpoint4 != null && now - reg.seen4Millis > registrationTtlMillis;
+        boolean stale6 = reg.endpoint6 != null && now - reg.seen6Millis > registrationTtlMillis;
+        if (!stale4 && !stale6) {
+            return;
+        }
+        synchronized (reg) {
+            boolean changed = false;
+            if (reg.endpoint4 != null && now - reg.seen4Millis > registrationTtlMillis) {
+                reg.endpoint4 = null;
+                changed = true;
+            }
+            if (reg.endpoint6 != null && now - reg.seen6Millis > registrationTtlMillis) {
+                reg.endpoint6 = null;
+                changed = true;
+            }
+            if (changed && !reg.removed) {
+                endpointsChanged(reg, now);
+            }
         }
     }
 
@@ -470,6 +513,6 @@ final class PacketHandler {
         }
         return new ServerMetrics(registry.size(), sessions.size(), handshakesOk.sum(), handshakesFailed.sum(),
                 lookupsHit.sum(), lookupsMiss.sum(), byReason, handshakesV2.sum(), offersRejected.sum(),
-                sealed.requests(), sealed.errors());
+                sealed.requests(), sealed.errors(), pushes.total(), pushes.sent());
     }
 }

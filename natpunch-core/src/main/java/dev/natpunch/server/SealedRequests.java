@@ -3,7 +3,9 @@ package dev.natpunch.server;
 import dev.natpunch.crypto.Key;
 import dev.natpunch.protocol.v2.BatchLookup;
 import dev.natpunch.protocol.v2.ErrorMessage;
+import dev.natpunch.protocol.v2.Push;
 import dev.natpunch.protocol.v2.Sealed;
+import dev.natpunch.protocol.v2.Subscription;
 import dev.natpunch.protocol.v2.V2Messages;
 import dev.natpunch.protocol.v2.V2Rejection;
 import dev.natpunch.protocol.v2.V2Wire;
@@ -86,8 +88,16 @@ final class SealedRequests {
             return server.drop(DropReason.COUNTER_REPLAY, source);
         }
         requests.increment();
-        // Authentic, whatever the plaintext says: it refreshes the sender's endpoint (6.4).
+        // Authentic, whatever the plaintext says: it refreshes the sender's endpoint (6.4) and,
+        // after an ack had its say, the return address for pushes (6.3).
         server.touch(session.owner, source, now);
+        int n = dispatch(session, p, plen, len, source, now, out, outOff, scratch);
+        server.noteDatagram(session, source, len);
+        return n;
+    }
+
+    private int dispatch(Session session, byte[] p, int plen, int len, InetSocketAddress source, long now,
+                         byte[] out, int outOff, PacketHandler.Scratch scratch) {
         if (plen < V2Wire.INNER_HEADER_LENGTH) {
             return server.drop(DropReason.MALFORMED_REQUEST, source);
         }
@@ -111,6 +121,13 @@ final class SealedRequests {
                 return register(session, p, len, source, now, out, outOff, scratch);
             case V2Wire.KIND_INFO:
                 return info(session, id, len, source, out, outOff, scratch);
+            case V2Wire.KIND_SUBSCRIBE:
+                return subscribe(session, p, len, source, out, outOff, scratch);
+            case V2Wire.KIND_PUSH_ACK:
+                if (session.push.onAck(id, source)) {
+                    server.pushes.wake(session.push);
+                }
+                return -1;
             default:
                 // A kind whose feature this server does not offer cannot have been negotiated.
                 return error(session, id, ErrorMessage.UNSUPPORTED, len, source, out, outOff, scratch);
@@ -227,6 +244,35 @@ final class SealedRequests {
             want |= V2Wire.WANT_RELAY;
         }
         return want;
+    }
+
+    private int subscribe(Session session, byte[] p, int len, InetSocketAddress source, byte[] out, int outOff,
+                          PacketHandler.Scratch scratch) {
+        int cap = server.pushes.perSessionCap();
+        int r = session.push.subscribe(Subscription.operation(p, 0), Subscription.want(p, 0) & negotiatedWant(session),
+                p, 0, Subscription.keyCount(p, 0), cap);
+        byte[] a = scratch.answer;
+        int plen = Subscription.writeResult(a, 0, Sealed.id(p, 0), r >>> 16, r & 0xffff, cap);
+        return seal(session, a, plen, len, source, out, outOff);
+    }
+
+    /**
+     * Writes {@code key}'s push entry for {@code subscriber} at {@code pos}: its current endpoints
+     * under {@code want}, or none when it is gone (then with a fresh version, newer than any the
+     * subscriber holds).
+     *
+     * @return where the entry ends
+     */
+    int writePushEntry(byte[] a, int pos, KeyRef key, int want, Session subscriber, long now) {
+        byte[] k = key.bytes();
+        Registration target = server.registry.find(k, 0);
+        int version = target != null ? target.version : 0;
+        int c = target != null ? writeEndpoints(a, pos + Push.ENTRY_HEADER_LENGTH, target, want, now) : 0;
+        if (c == 0) {
+            version = server.versions.next(now);
+        }
+        Push.writeEntryHeader(a, pos, k, 0, version, c);
+        return pos + Push.entryLength(c);
     }
 
     private int register(Session session, byte[] p, int len, InetSocketAddress source, long now,

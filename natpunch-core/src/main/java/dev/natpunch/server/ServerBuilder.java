@@ -115,7 +115,7 @@ final class ServerBuilder implements RendezvousServer.Builder {
         KeyPair keys = keyPair != null ? keyPair : KeyPair.generate();
         return new UdpRendezvousServer(new ServerConfig(port, bindAddress, keys, registrationTtl.toMillis(),
                 sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock,
-                handshakesPerSecond, handshakeBurst, new ServerConfig.Extensions(protocolVersion)));
+                handshakesPerSecond, handshakeBurst, ServerConfig.Extensions.DEFAULTS.withProtocolVersion(protocolVersion)));
     }
 
     /**

@@ -27,9 +27,27 @@ final class ServerConfig {
      * The settings that version 1 has no use for, with their defaults in {@link #DEFAULTS}.
      *
      * @param protocolVersion the highest version the server speaks, 1 or 2
+     * @param subscriptionsPerSession cap on one session's subscription set, at most 65535 (the
+     *     wire field)
+     * @param totalSubscriptions cap on all sessions' subscriptions together
      */
-    record Extensions(int protocolVersion) {
-        static final Extensions DEFAULTS = new Extensions(2);
+    record Extensions(int protocolVersion, int subscriptionsPerSession, long totalSubscriptions) {
+        /** protocol-v2.md 6.2's default. */
+        static final int DEFAULT_SUBSCRIPTIONS_PER_SESSION = 1024;
+        /** About 200 bytes each (two map entries and a key copy), an eighth of the heap at most. */
+        static final int SUBSCRIPTION_BYTES = 200;
+        static final Extensions DEFAULTS = new Extensions(2, DEFAULT_SUBSCRIPTIONS_PER_SESSION,
+                ServerBuilder.defaultCap(10_000_000, 8, SUBSCRIPTION_BYTES));
+
+        Extensions {
+            if (subscriptionsPerSession < 0 || subscriptionsPerSession > 65535) {
+                throw new IllegalArgumentException("subscriptions per session must be 0 to 65535");
+            }
+        }
+
+        Extensions withProtocolVersion(int version) {
+            return new Extensions(version, subscriptionsPerSession, totalSubscriptions);
+        }
     }
 
     ServerConfig(int port, InetAddress bindAddress, KeyPair keyPair, long registrationTtlMillis,

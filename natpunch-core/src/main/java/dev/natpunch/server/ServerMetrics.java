@@ -17,10 +17,15 @@ public final class ServerMetrics {
     private final long offersRejected;
     private final long sealedRequests;
     private final long errorsSent;
+    private final long subscriptions;
+    private final long pushesSent;
 
     ServerMetrics(long registrations, long sessions, long handshakesOk, long handshakesFailed,
                   long lookupsHit, long lookupsMiss, EnumMap<DropReason, Long> drops,
-                  long handshakesV2, long offersRejected, long sealedRequests, long errorsSent) {
+                  long handshakesV2, long offersRejected, long sealedRequests, long errorsSent,
+                  long subscriptions, long pushesSent) {
+        this.subscriptions = subscriptions;
+        this.pushesSent = pushesSent;
         this.handshakesV2 = handshakesV2;
         this.offersRejected = offersRejected;
         this.sealedRequests = sealedRequests;
@@ -78,6 +83,16 @@ public final class ServerMetrics {
     /** Version 2 ERROR answers sent (malformed or unsupported requests, unavailable services). */
     public long errorsSent() {
         return errorsSent;
+    }
+
+    /** Keys in all sessions' subscription sets. */
+    public long subscriptions() {
+        return subscriptions;
+    }
+
+    /** PUSH_UPDATE datagrams sent, retransmissions included. */
+    public long pushesSent() {
+        return pushesSent;
     }
 
     /**

@@ -17,6 +17,8 @@ final class Session {
     final int version;
     /** The version 2 features negotiated ({@code V2Wire.FEATURE_*}); 0 for version 1. */
     final long features;
+    /** Subscriptions and pushes; null unless the session negotiated PUSH. */
+    final PushState push;
 
     /** Next session in the same bucket; written under the bucket's stripe lock. */
     volatile Session next;
@@ -24,7 +26,7 @@ final class Session {
     volatile boolean removed;
 
     Session(int index, Registration owner, CipherState receiver, CipherState sender, long createdMillis,
-            int version, long features) {
+            int version, long features, Pushes pushes) {
         this.index = index;
         this.owner = owner;
         this.receiver = receiver;
@@ -32,6 +34,8 @@ final class Session {
         this.createdMillis = createdMillis;
         this.version = version;
         this.features = features;
+        this.push = (features & dev.natpunch.protocol.v2.V2Wire.FEATURE_PUSH) != 0 && pushes != null
+                ? new PushState(this, pushes) : null;
     }
 
     boolean has(long feature) {
@@ -44,6 +48,9 @@ final class Session {
 
     void destroy() {
         removed = true;
+        if (push != null) {
+            push.end();
+        }
         receiver.destroy();
         sender.destroy();
     }

@@ -83,6 +83,9 @@ final class UdpRendezvousServer implements RendezvousServer {
         handler.sealed.setServerEndpoints(ServerAddresses.primary(List.of(localAddress)));
         started = true;
         running = true;
+        DatagramChannel out = ch;
+        handler.pushes.start((d, off, len, to) -> out.send(ByteBuffer.wrap(d, off, len), to),
+                "natpunch-server-" + localAddress.getPort() + "-push");
         for (int i = 0; i < config.workerThreads; i++) {
             Thread t = new Thread(this::serve, "natpunch-server-" + localAddress.getPort() + "-worker-" + i);
             workers.add(t);
@@ -201,6 +204,7 @@ final class UdpRendezvousServer implements RendezvousServer {
             log.debug("closing the channel failed", e);
         }
         sweeper.shutdownNow();
+        handler.pushes.close();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MILLIS);
         boolean interrupted = false;
         for (Thread t : workers) {

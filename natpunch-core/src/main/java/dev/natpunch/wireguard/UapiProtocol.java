@@ -94,7 +94,9 @@ final class UapiProtocol {
                     }
                 }
             } catch (IllegalArgumentException e) {
-                throw protocol(interfaceName, "bad value in '" + abbreviate(line) + "': " + e.getMessage(), e);
+                // Never quote a private key, even a malformed one: the message may reach a log.
+                String shown = key.equals("private_key") ? "private_key=(hidden)" : abbreviate(line);
+                throw protocol(interfaceName, "bad value in '" + shown + "': " + e.getMessage(), e);
             }
         }
         if (peer != null) {

@@ -8,7 +8,9 @@ import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.net.TransportFactory;
 import dev.natpunch.net.UdpTransport;
 import dev.natpunch.server.RendezvousServer;
+import dev.natpunch.wireguard.Device;
 import dev.natpunch.wireguard.Peer;
+import dev.natpunch.wireguard.PeerUpdate;
 import dev.natpunch.wireguard.WireguardControl;
 import dev.natpunch.wireguard.WireguardException;
 import dev.natpunch.wireguard.WireguardGoDevice;
@@ -290,4 +292,44 @@ class PeerResolverTest {
         throw new AssertionError("endpoint never became " + expected + ": " + d.dump());
     }
 
+
+    @Test
+    void everyPrivateKeyReadFromWireguardIsZeroedOnceTheResolverIsDone() throws Exception {
+        List<Device> reads = new CopyOnWriteArrayList<>();
+        WireguardControl uapi = WireguardControl.uapi();
+        WireguardControl recording = new WireguardControl() {
+            @Override
+            public Device device(String interfaceName) throws WireguardException {
+                Device d = uapi.device(interfaceName);
+                reads.add(d);
+                return d;
+            }
+
+            @Override
+            public void updatePeer(String interfaceName, PeerUpdate update) throws WireguardException {
+                uapi.updatePeer(interfaceName, update);
+            }
+
+            @Override
+            public String backendName() {
+                return "recording";
+            }
+        };
+        try (PeerResolver rb = resolver(b).timeout(Duration.ofMillis(300)).build()) {
+            rb.resolveAll();
+        }
+        try (PeerResolver ra = resolver(a).wireguard(recording).timeout(Duration.ofSeconds(5))
+                .verifyHandshake(Duration.ofMillis(700)).build()) {
+            ResolveReport report = ra.resolveAll();
+            assertEquals(PeerStatus.NO_HANDSHAKE, report.peers().get(0).status(), report.toString());
+            assertTrue(reads.size() >= 3, "verification polls the device: " + reads.size());
+            assertTrue(reads.stream().filter(d -> !d.privateKey().orElseThrow().isDestroyed()).count() <= 2,
+                    "while running, only the session's key and the latest snapshot's are kept");
+        }
+        for (Device d : reads) {
+            assertTrue(d.privateKey().orElseThrow().isDestroyed(), "a snapshot's private key was left in the heap");
+        }
+        assertEquals(keysA.publicKey(), WireguardControl.uapi().device(a.interfaceName).publicKey().orElseThrow(),
+                "the interface itself keeps its key");
+    }
 }

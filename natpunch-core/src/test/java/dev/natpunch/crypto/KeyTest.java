@@ -138,4 +138,76 @@ class KeyTest {
         assertEquals(a.hashCode(), KeyPair.fromPrivateKey(a.privateKey()).hashCode());
         assertNotEquals(a, KeyPair.generate());
     }
+
+    @Test
+    void parsesFromAWipeableCharArrayAndKeepsNoTextInItsMessages() {
+        Key k = KeyPair.generate().privateKey();
+        char[] text = ("\t" + k.toBase64() + " \r\n").toCharArray();
+        assertEquals(k, Key.fromBase64(java.nio.CharBuffer.wrap(text)));
+        String b64 = k.toBase64();
+        // Each way of being wrong, with the key's own characters around the fault.
+        String[] bad = {
+            b64.substring(0, 43) + "A",
+            b64.substring(0, 20) + "!" + b64.substring(21),
+            b64.substring(0, 20) + "\u00e9" + b64.substring(21),
+            b64.substring(0, 42) + "B=",
+            b64.substring(0, 42) + "==",
+            b64 + b64,
+        };
+        for (String t : bad) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Key.fromBase64(t), t);
+            for (Throwable x = e; x != null; x = x.getCause()) {
+                assertFalse(x.getMessage().contains(b64.substring(0, 8)), x.getMessage());
+            }
+        }
+        IllegalArgumentException hex = assertThrows(IllegalArgumentException.class,
+                () -> Key.fromHex(k.toHex().substring(0, 63) + "x"));
+        assertEquals(null, hex.getCause(), "the hex parser's message would quote the text");
+    }
+
+    @Test
+    void destroyZeroesTheKeyAndForbidsItsUse() {
+        KeyPair pair = KeyPair.generate();
+        Key priv = pair.privateKey();
+        byte[] inside = priv.material();
+        int hash = priv.hashCode();
+        Key twin = Key.fromBytes(priv.toBytes());
+        assertFalse(pair.isDestroyed());
+
+        pair.destroy();
+
+        assertTrue(priv.isDestroyed());
+        assertTrue(pair.isDestroyed());
+        assertArrayEquals(new byte[32], inside, "the bytes themselves are zeroed");
+        assertThrows(IllegalStateException.class, priv::toBytes);
+        assertThrows(IllegalStateException.class, priv::toBase64);
+        assertThrows(IllegalStateException.class, priv::toHex);
+        assertThrows(IllegalStateException.class, priv::isZero);
+        assertThrows(IllegalStateException.class, () -> priv.copyTo(new byte[32], 0));
+        assertThrows(IllegalStateException.class, () -> priv.equalsBytes(new byte[32], 0));
+        assertThrows(IllegalStateException.class, () -> KeyPair.fromPrivateKey(priv));
+        assertEquals(hash, priv.hashCode(), "a destroyed key does not move inside a hash table");
+        assertEquals(priv, priv);
+        assertNotEquals(priv, twin);
+        assertNotEquals(twin, priv);
+        assertNotEquals(priv, Key.fromBytes(new byte[32]));
+        assertEquals("Key[destroyed]", priv.toString());
+        // The public key is not secret and stays usable.
+        assertEquals(44, pair.publicKey().toBase64().length());
+        assertFalse(twin.isDestroyed());
+        priv.destroy();
+        assertTrue(priv.isDestroyed());
+    }
+
+    @Test
+    void aHandshakeNeedsAKeyThatIsNotDestroyed() {
+        KeyPair server = KeyPair.generate();
+        KeyPair client = KeyPair.generate();
+        client.destroy();
+        assertThrows(IllegalStateException.class,
+                () -> NoiseHandshake.initiator(client, server.publicKey(), NoiseHandshake.NATPUNCH_PROLOGUE));
+        server.destroy();
+        assertThrows(IllegalStateException.class,
+                () -> NoiseHandshake.responder(server, NoiseHandshake.NATPUNCH_PROLOGUE));
+    }
 }

@@ -1,6 +1,7 @@
 package dev.natpunch.wireguard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -109,5 +110,18 @@ class UapiProtocolTest {
         Device d = UapiProtocol.parseGet("npw0", "listen_port=1\nfuture_thing=3\npublic_key=" + "a".repeat(64)
                 + "\nfuture_peer_thing=x\nerrno=0\n\n");
         assertEquals(1, d.peers().size());
+    }
+
+    @Test
+    void aMalformedPrivateKeyIsNeverQuotedInTheError() {
+        String secret = KeyPair.generate().privateKey().toHex();
+        for (String value : new String[] {secret.substring(0, 63) + "z", secret + "00", secret.substring(1)}) {
+            WireguardException e = assertThrows(WireguardException.class,
+                    () -> UapiProtocol.parseGet("wg0", "private_key=" + value + "\nerrno=0\n\n"));
+            assertTrue(e.getMessage().contains("private_key=(hidden)"), e.getMessage());
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                assertFalse(String.valueOf(t.getMessage()).contains(secret.substring(1, 40)), t.getMessage());
+            }
+        }
     }
 }
