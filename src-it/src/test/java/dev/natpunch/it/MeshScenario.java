@@ -194,6 +194,21 @@ final class MeshScenario implements AutoCloseable {
         }
     }
 
+    /** Every peer added so far, in order. */
+    List<Peer> peers() {
+        return List.copyOf(peers);
+    }
+
+    /**
+     * As if {@code at}'s configuration were reloaded: {@code other} is removed, with its endpoint
+     * and session, and added back with its key and allowed IPs only, so a client has to find it
+     * again.
+     */
+    static void reloadPeer(Peer at, Peer other) {
+        at.wg().removePeer(other.wg());
+        at.wg().addPeer(other.wg(), (InetSocketAddress) null, 0);
+    }
+
     // ---------------------------------------------------------------- clients
 
     /** Starts {@code natpunch client OPTIONS IFACE SERVER:PORT SERVER_KEY} in the peer's namespace. */

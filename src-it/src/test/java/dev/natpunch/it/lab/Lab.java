@@ -492,6 +492,32 @@ public final class Lab implements AutoCloseable {
                 + "}\n";
     }
 
+    /**
+     * Drops {@code percent}% of the packets crossing the internet switch, each packet
+     * independently, once per crossing: every datagram between two sites (a peer and the server,
+     * two peers behind different routers) is lost with that probability in each direction. ARP
+     * and IPv6 neighbour discovery are spared, so the loss hits traffic, not the link layer. 0
+     * removes the loss. Unlike {@link #setLoss(Node, int)} on every node, which compounds over the
+     * three or four namespaces a packet crosses, this is the loss a path sees.
+     */
+    public synchronized void setInternetLoss(int percent) {
+        if (percent < 0 || percent > 100) {
+            throw new IllegalArgumentException("percent " + percent);
+        }
+        execIn(internetNamespace, DEFAULT_TIMEOUT, null, "nft", "delete", "table", "bridge", "npl_loss");
+        if (percent == 0) {
+            return;
+        }
+        String rule = percent == 100 ? "drop" : "numgen random mod 100 < " + percent + " drop";
+        runWithInput(internetNamespace, "table bridge npl_loss {\n"
+                + " chain forward { type filter hook forward priority -300; policy accept;\n"
+                + "  ether type arp accept\n"
+                + "  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n"
+                + "  " + rule + "\n"
+                + " }\n"
+                + "}\n", "nft", "-f", "-");
+    }
+
     private String natRuleset(Router router, NatKind kind, boolean create) {
         // Like a home router, drop unsolicited packets from the internet. Besides realism this
         // matters for punching: an early packet from the peer, accepted for local delivery,

@@ -115,6 +115,11 @@ public final class WgNode {
         lab.execOrThrow(host, null, cmd.toArray(String[]::new));
     }
 
+    /** Removes {@code peer} from this interface, with its endpoint and session. */
+    public void removePeer(WgNode peer) {
+        lab.execOrThrow(host, null, "wg", "set", interfaceName, "peer", peer.publicKey, "remove");
+    }
+
     /** Sets the endpoint of an existing peer, as a hole-punching client would. */
     public void setEndpoint(WgNode peer, InetSocketAddress endpoint) {
         lab.execOrThrow(host, null, "wg", "set", interfaceName, "peer", peer.publicKey,
@@ -148,6 +153,30 @@ public final class WgNode {
             }
         }
         return Optional.empty();
+    }
+
+    /** Every peer's public key (base64) and its endpoint, for the peers that have one. */
+    public java.util.Map<String, InetSocketAddress> endpoints() {
+        java.util.Map<String, InetSocketAddress> all = new java.util.LinkedHashMap<>();
+        for (String line : show("endpoints").split("\n")) {
+            String[] f = line.strip().split("\\s+");
+            if (f.length == 2 && !f[1].equals("(none)")) {
+                all.put(f[0], Lab.parseEndpoint(f[1]));
+            }
+        }
+        return all;
+    }
+
+    /** Every peer's public key (base64) and the time of its latest handshake, for the peers that had one. */
+    public java.util.Map<String, Instant> latestHandshakes() {
+        java.util.Map<String, Instant> all = new java.util.LinkedHashMap<>();
+        for (String line : show("latest-handshakes").split("\n")) {
+            String[] f = line.strip().split("\\s+");
+            if (f.length == 2 && !f[1].equals("0")) {
+                all.put(f[0], Instant.ofEpochSecond(Long.parseLong(f[1])));
+            }
+        }
+        return all;
     }
 
     /** The endpoint currently set for {@code peer} (learnt by roaming or set), empty if none. */
