@@ -17,6 +17,9 @@ import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -117,6 +120,24 @@ class RendezvousClientV2Test {
             // 27 keys per datagram when peers may be dual-stack (protocol-v2.md 6.1): 4 datagrams.
             assertEquals(4, datagrams, "lookup datagrams for 100 peers");
         }
+    }
+
+    @Test
+    void aSubscriberHearsOfAPeerThatRegistersLaterWithoutAsking() throws Exception {
+        KeyPair a = KeyPair.generate();
+        KeyPair b = KeyPair.generate();
+        BlockingQueue<Map.Entry<Key, List<PeerEndpoint>>> pushes = new LinkedBlockingQueue<>();
+        RendezvousClient ca = client(a, server.localAddress(), 2, (k, e) -> pushes.add(Map.entry(k, e)));
+        assertTrue(ca.subscribe(List.of(b.publicKey())));
+        assertTrue(ca.lookupAll(List.of(b.publicKey())).get(b.publicKey()).isEmpty());
+        UdpTransport tb = transport(server.localAddress());
+        RendezvousClient cb = RendezvousClient.builder(b, server.publicKey(), tb).build();
+        toClose.add(cb);
+        cb.handshake();
+        Map.Entry<Key, List<PeerEndpoint>> push = pushes.poll(10, TimeUnit.SECONDS);
+        assertTrue(push != null, "no push arrived");
+        assertEquals(b.publicKey(), push.getKey());
+        assertEquals(List.of(new PeerEndpoint(PeerEndpoint.Kind.SERVER_REFLEXIVE, tb.localAddress())), push.getValue());
     }
 
     @Test
