@@ -115,6 +115,9 @@ final class SealedRequests {
             return error(session, id, ErrorMessage.MALFORMED, len, source, out, outOff, scratch);
         }
         switch (kind) {
+            case V2Wire.KIND_RELAY:
+                return seal(session, scratch.answer, server.relay.answer(session.owner.key, p, source, scratch.answer),
+                        len, source, out, outOff);
             case V2Wire.KIND_LOOKUP:
                 return lookup(session, p, len, source, now, out, outOff, scratch);
             case V2Wire.KIND_REGISTER:
