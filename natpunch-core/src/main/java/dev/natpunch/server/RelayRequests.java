@@ -3,14 +3,17 @@ package dev.natpunch.server;
 import dev.natpunch.crypto.Key;
 import dev.natpunch.protocol.v2.RelayControl;
 import dev.natpunch.protocol.v2.Sealed;
+import dev.natpunch.protocol.v2.V2Wire;
 import dev.natpunch.protocol.v2.WireEndpoint;
 import dev.natpunch.relay.AllocationResult;
 import dev.natpunch.relay.RelayAllocator;
 import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * RELAY (kind 0x07, protocol-v2.md 6.7): the control half of relaying, answered from a
@@ -53,6 +56,26 @@ final class RelayRequests {
             default:
                 return RelayControl.writeResult(a, 0, id, RelayControl.STATUS_UNAVAILABLE, 0);
         }
+    }
+
+    /**
+     * Writes the kind-3 endpoint of the pair's relay port facing {@code requester} at {@code at}
+     * if the pair's allocation is ready and {@code want} asks for its family.
+     *
+     * @return 1 if written, else 0
+     */
+    int writeEndpoint(byte[] a, int at, Key requester, Key peer, int want) {
+        Optional<InetSocketAddress> e = relay.endpointFacing(requester, peer);
+        if (e.isEmpty()) {
+            return 0;
+        }
+        InetAddress address = e.get().getAddress();
+        int family = address instanceof Inet4Address ? V2Wire.WANT_IPV4 : V2Wire.WANT_IPV6;
+        if ((want & family) == 0) {
+            return 0;
+        }
+        new WireEndpoint(WireEndpoint.Kind.RELAY, address, e.get().getPort()).write(a, at);
+        return 1;
     }
 
     private static int seconds(Duration d) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.protocol.v2.BatchLookup;
 import dev.natpunch.protocol.v2.Capabilities;
 import dev.natpunch.protocol.v2.ErrorMessage;
 import dev.natpunch.protocol.v2.RelayControl;
@@ -147,6 +148,47 @@ class ServerRelayTest {
         RelayMetrics m = relay.metrics();
         assertEquals(0, m.allocations());
         assertEquals(1, m.datagramsForwarded());
+    }
+
+    @Test
+    void aReadyPairShowsEachSideItsOwnRelayPortInLookupsThatAskForRelays() throws Exception {
+        RendezvousServer server = server(true);
+        V2Peer a = peer(server);
+        V2Peer b = peer(server);
+        Key kb = b.keys.publicKey();
+        int want = V2Wire.WANT_IPV4 | V2Wire.WANT_SERVER_REFLEXIVE | V2Wire.WANT_RELAY;
+        assertEquals(List.of(WireEndpoint.Kind.SERVER_REFLEXIVE), kinds(lookup(a, kb, want)), "no pair yet");
+
+        relayRequest(a, RelayControl.OP_ALLOCATE, kb, RELAY_PAD);
+        byte[] readyB = relayRequest(b, RelayControl.OP_ALLOCATE, a.keys.publicKey(), RELAY_PAD);
+        byte[] readyA = relayRequest(a, RelayControl.OP_ALLOCATE, kb, RELAY_PAD);
+        List<WireEndpoint> seenByA = lookup(a, kb, want);
+        assertEquals(List.of(WireEndpoint.Kind.SERVER_REFLEXIVE, WireEndpoint.Kind.RELAY), kinds(seenByA), "relay last");
+        assertEquals(WireEndpoint.read(readyA, RelayControl.relayEndpointOffset(0)), seenByA.get(1), "the port facing a");
+        List<WireEndpoint> seenByB = lookup(b, a.keys.publicKey(), want);
+        assertEquals(WireEndpoint.read(readyB, RelayControl.relayEndpointOffset(0)), seenByB.get(1), "the port facing b");
+        assertEquals(List.of(WireEndpoint.Kind.SERVER_REFLEXIVE),
+                kinds(lookup(a, kb, want & ~V2Wire.WANT_RELAY)), "only when asked for");
+        assertEquals(List.of(WireEndpoint.Kind.SERVER_REFLEXIVE),
+                kinds(lookup(peer(server), kb, want)), "a third client sees no relay port of the pair");
+    }
+
+    /** The endpoints of a one-key LOOKUP's only entry (none when the key is not found). */
+    private static List<WireEndpoint> lookup(V2Peer from, Key peer, int want) throws IOException {
+        byte[] plain = new byte[V2Wire.MAX_PLAINTEXT];
+        int n = BatchLookup.writeRequest(plain, 0, 5, want, new Key[] {peer}, 0, 1);
+        byte[] result = from.request(plain, n, V2Wire.MAX_DATAGRAM);
+        List<WireEndpoint> out = new ArrayList<>();
+        for (int e = BatchLookup.firstEntry(0); e < BatchLookup.entriesEnd(result, 0); e = BatchLookup.nextEntry(result, e)) {
+            for (int i = 0; i < BatchLookup.entryEndpointCount(result, e); i++) {
+                out.add(WireEndpoint.read(result, BatchLookup.entryEndpoint(e, i)));
+            }
+        }
+        return out;
+    }
+
+    private static List<WireEndpoint.Kind> kinds(List<WireEndpoint> endpoints) {
+        return endpoints.stream().map(WireEndpoint::kind).toList();
     }
 
     @Test
