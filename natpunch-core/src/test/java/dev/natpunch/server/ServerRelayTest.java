@@ -143,6 +143,7 @@ class ServerRelayTest {
         assertArrayEquals(handshake, Arrays.copyOf(got.getData(), got.getLength()));
         assertEquals(toB, got.getSocketAddress());
 
+        await(() -> relay.metrics().datagramsForwarded() == 1);
         byte[] released = relayRequest(b, RelayControl.OP_RELEASE, ka, RELAY_PAD);
         assertEquals(RelayControl.STATUS_RELEASED, RelayControl.status(released, 0));
         RelayMetrics m = relay.metrics();
