@@ -8,6 +8,7 @@ import dev.natpunch.crypto.NoiseHandshake;
 import dev.natpunch.crypto.ReplayWindow;
 import dev.natpunch.crypto.TransportKeys;
 import dev.natpunch.net.DatagramTransport;
+import dev.natpunch.net.Endpoints;
 import dev.natpunch.protocol.HandshakeInitiation;
 import dev.natpunch.protocol.HandshakeResponse;
 import dev.natpunch.protocol.LookupRequest;
@@ -192,9 +193,10 @@ public final class RendezvousClient implements Closeable {
                 dropSession();
                 mayHaveStaleAnswers = true;
                 throw new SocketTimeoutException("no handshake response from the rendezvous server "
-                        + transport.server() + " within " + describe(responseTimeout) + ": check the server's"
-                        + " address and port, that its public key is right (a server silently ignores"
-                        + " handshakes made for another key), and that UDP to it is not filtered");
+                        + Endpoints.format(transport.server()) + " within " + describe(responseTimeout)
+                        + ": most likely the server key given is not this server's (a server cannot decrypt"
+                        + " a handshake made for another key, so it stays silent), or the server is"
+                        + " unreachable (wrong address or port, not running, or UDP filtered)");
             }
             if (Messages.checkToClient(in, 0, len) != null || in[0] != Wire.TYPE_HANDSHAKE_RESPONSE) {
                 log.debug("ignoring a {}-byte datagram while waiting for the handshake response", len);
