@@ -98,9 +98,9 @@ class BadInputTest {
     void aWrongServerKeyMeansNoHandshakeResponseAndSaysWhy() throws Exception {
         String err = fails(1, "client", "--timeout", "1", wg, serverAt, KeyPair.generate().publicKey().toBase64());
         assertEquals("natpunch client: error: no handshake response from the rendezvous server " + serverAt
-                + " within 10 s: most likely the server key given is not this server's (a server cannot decrypt"
-                + " a handshake made for another key, so it stays silent), or the server is unreachable (wrong"
-                + " address or port, not running, or UDP filtered)", err);
+                + " within 10 s: most likely the server key is wrong or the server is unreachable; check that its"
+                + " public key is right (a server cannot decrypt a handshake made for another key, so it stays"
+                + " silent), then its address and port, that it runs, and that UDP to it is not filtered", err);
     }
 
     @Test

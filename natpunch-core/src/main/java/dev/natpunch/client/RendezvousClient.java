@@ -194,9 +194,10 @@ public final class RendezvousClient implements Closeable {
                 mayHaveStaleAnswers = true;
                 throw new SocketTimeoutException("no handshake response from the rendezvous server "
                         + Endpoints.format(transport.server()) + " within " + describe(responseTimeout)
-                        + ": most likely the server key given is not this server's (a server cannot decrypt"
-                        + " a handshake made for another key, so it stays silent), or the server is"
-                        + " unreachable (wrong address or port, not running, or UDP filtered)");
+                        + ": most likely the server key is wrong or the server is unreachable; check that its"
+                        + " public key is right (a server cannot decrypt a handshake made for another key, so"
+                        + " it stays silent), then its address and port, that it runs, and that UDP to it is"
+                        + " not filtered");
             }
             if (Messages.checkToClient(in, 0, len) != null || in[0] != Wire.TYPE_HANDSHAKE_RESPONSE) {
                 log.debug("ignoring a {}-byte datagram while waiting for the handshake response", len);
