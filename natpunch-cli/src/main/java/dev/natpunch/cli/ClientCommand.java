@@ -137,6 +137,9 @@ final class ClientCommand implements Callable<Integer> {
             throw new Errors.UsageException("--delay must be positive; --timeout and --verify must"
                     + " not be negative");
         }
+        if (keepalive < 1 || keepalive > 65535) {
+            throw new Errors.UsageException("--keepalive must be 1 to 65535 seconds, not " + keepalive);
+        }
         WireguardControl control = control();
         return ClientPrivileges.callWithLeastPrivilege(backend, interfaceName,
                 () -> resolve(addresses, keys, control));

@@ -28,8 +28,8 @@ final class Errors implements IExecutionExceptionHandler, IParameterExceptionHan
     public int handleParseException(ParameterException e, String[] args) {
         CommandLine cmd = e.getCommandLine();
         PrintWriter err = cmd.getErr();
-        err.println(prefix(cmd) + "error: " + message(e));
-        err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage.");
+        err.println(prefix(cmd) + "error: " + message(e) + " (try '" + cmd.getCommandSpec().qualifiedName()
+                + " --help')");
         err.flush();
         return CommandLine.ExitCode.USAGE;
     }

@@ -2,6 +2,7 @@ package dev.natpunch.cli;
 
 import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.relay.Relay;
 import dev.natpunch.server.RendezvousServer;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -22,7 +24,7 @@ import picocli.CommandLine.Spec;
         description = {
             "Runs the rendezvous server: it records, for each WireGuard public key, the address and"
                     + " port its NAT mapping has from the outside, and tells authenticated peers where"
-                    + " the others are. It needs no root and relays no traffic.",
+                    + " the others are. It needs no root, and relays no traffic unless --relay is given.",
             "",
             "It speaks natpunch-go's protocol, so natpunch-go clients can use it too. On start it"
                     + " prints 'Public key: <base64>': give that to every client. Without"
@@ -71,6 +73,9 @@ final class ServerCommand implements Callable<Integer> {
                     + " with bursts of twice that; they cost the server real CPU, so a flood is"
                     + " capped. 0 turns the limit off (default: 20).")
     Integer handshakeRate;
+
+    @Mixin
+    RelayOptions relay = new RelayOptions();
 
     @Option(names = "--threads", paramLabel = "N",
             description = "Worker threads (default: one per core).")
@@ -140,8 +145,13 @@ final class ServerCommand implements Callable<Integer> {
             }
             builder.handshakeRateLimit(handshakeRate, handshakeRate * 2);
         }
+        Relay relayed = relay.enabled() ? relay.build(port, bind) : null;
+        if (relayed != null) {
+            relayed.start();
+            builder.relay(relayed);
+        }
         CountDownLatch stopped = new CountDownLatch(1);
-        try (RendezvousServer server = builder.build()) {
+        try (relayed; RendezvousServer server = builder.build()) {
             server.start();
             // natpunch-go's two start-up lines, word for word: scripts read the key from them.
             PrintWriter out = spec.commandLine().getOut();

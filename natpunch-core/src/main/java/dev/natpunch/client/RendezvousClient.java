@@ -5,6 +5,7 @@ import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.crypto.NoiseHandshake;
 import dev.natpunch.net.DatagramTransport;
+import dev.natpunch.net.Endpoints;
 import dev.natpunch.protocol.LookupRequest;
 import dev.natpunch.protocol.LookupResponse;
 import dev.natpunch.protocol.Messages;
@@ -559,10 +560,11 @@ public final class RendezvousClient implements Closeable {
                 if (chosen == null) {
                     dropSessions();
                     throw new SocketTimeoutException("no handshake response from the rendezvous server "
-                            + transport.server() + " within " + describe(responseTimeout)
-                            + ": check the server's address and port, that its public key is right (a server"
-                            + " silently ignores handshakes made for another key), and that UDP to it is not"
-                            + " filtered");
+                            + Endpoints.format(transport.server()) + " within " + describe(responseTimeout)
+                            + ": most likely the server key is wrong or the server is unreachable; check that its"
+                            + " public key is right (a server cannot decrypt a handshake made for another key, so"
+                            + " it stays silent), then its address and port, that it runs, and that UDP to it is"
+                            + " not filtered");
                 }
                 ServerSession s = chosen.result;
                 for (Attempt a : attempts) {

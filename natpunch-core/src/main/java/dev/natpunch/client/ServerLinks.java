@@ -101,6 +101,7 @@ final class ServerLinks implements AutoCloseable {
      */
     synchronized void open(KeyPair keys, int listenPort) throws IOException {
         IOException first = null;
+        List<String> unresolved = new ArrayList<>();
         for (ServerSpec spec : servers) {
             Map<StandardProtocolFamily, InetSocketAddress> addresses;
             try {
@@ -109,7 +110,7 @@ final class ServerLinks implements AutoCloseable {
                 IOException clear = new IOException("cannot resolve the server name '" + spec.host()
                         + "': check the spelling and this machine's DNS", e);
                 first = first == null ? clear : first;
-                LOG.warn("{}", clear.getMessage());
+                unresolved.add(clear.getMessage());
                 continue;
             }
             for (InetSocketAddress address : addresses.values()) {
@@ -130,6 +131,10 @@ final class ServerLinks implements AutoCloseable {
         }
         if (links.isEmpty()) {
             throw first != null ? first : new IOException("no rendezvous server configured");
+        }
+        // With no server at all the caller reports the failure; with some, the others are news.
+        for (String why : unresolved) {
+            LOG.warn("{}; using the other servers", why);
         }
     }
 

@@ -421,6 +421,8 @@ final class UdpRelay implements Relay {
             drop(RelayDropReason.BANDWIDTH_EXCEEDED);
             return;
         }
+        // Before the send: whoever sees the datagram arrive must also see the allocation as active.
+        a.touch(now);
         int sent;
         try {
             sent = other.channel.send(d, to);
@@ -434,7 +436,6 @@ final class UdpRelay implements Relay {
             drop(RelayDropReason.SEND_FAILED);
             return;
         }
-        a.touch(now);
         forwarded.increment();
         bytes.add(len);
     }

@@ -69,6 +69,8 @@ final class PacketHandler {
     final VersionClock versions;
     final SealedRequests sealed;
     final Pushes pushes;
+    /** Null when this server offers no relay. */
+    final RelayRequests relay;
     final Registry registry;
     final SessionTable sessions;
     private final int maxSessions;
@@ -95,6 +97,7 @@ final class PacketHandler {
         this.sealed = new SealedRequests(this);
         this.pushes = new Pushes(this, config.extensions.subscriptionsPerSession(),
                 config.extensions.totalSubscriptions());
+        this.relay = config.relay == null ? null : new RelayRequests(config.relay);
         this.registry = new Registry(config.maxRegistrations);
         this.sessions = new SessionTable(config.maxSessions);
         this.maxSessions = config.maxSessions;
@@ -277,9 +280,13 @@ final class PacketHandler {
         return Capabilities.answer(offer, V2Wire.VERSION, serverFeatures(), observed, lifetime);
     }
 
-    /** What this server offers: pushes need the push thread, which only a server with sockets has. */
+    /**
+     * What this server offers: pushes need the push thread, which only a server with sockets has;
+     * relaying needs a relay.
+     */
     long serverFeatures() {
-        return SERVER_FEATURES | (pushes.enabled() ? V2Wire.FEATURE_PUSH : 0);
+        return SERVER_FEATURES | (pushes.enabled() ? V2Wire.FEATURE_PUSH : 0)
+                | (relay != null ? V2Wire.FEATURE_RELAY : 0);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.natpunch.server;
 
 import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.relay.RelayAllocator;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -166,6 +167,15 @@ public interface RendezvousServer extends AutoCloseable {
          * @param highest 1 or 2
          */
         Builder protocolVersion(int highest);
+
+        /**
+         * Offers relaying (protocol version 2, feature RELAY): RELAY requests of version 2
+         * sessions are answered from {@code allocator}, typically a started
+         * {@link dev.natpunch.relay.Relay} whose life the caller manages. Without one (the
+         * default, or {@code null}) the feature is not offered. A client's ALLOCATE for a peer
+         * it may not see must not reach the allocator: the server answers it PENDING.
+         */
+        Builder relay(RelayAllocator allocator);
 
         /** Clock for expiry decisions and the rate limit (tests inject one). Default: the system UTC clock. */
         Builder clock(Clock clock);

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * Version 2's sealed requests (type 4, protocol-v2.md sections 5 and 6): envelope, session,
  * replay window, then the kind. Every answer obeys the answer-size rule (5.4): it is never longer
  * than the request, a LOOKUP_RESULT is truncated to fit and anything else that does not fit is
- * not sent. A LOOKUP allocates nothing unless INFO logging or a listener is on.
+ * not sent. A LOOKUP allocates nothing unless INFO logging, a listener or relay endpoints
+ * (WANT_RELAY with a relay) are on.
  */
 final class SealedRequests {
     private static final Logger log = LoggerFactory.getLogger(RendezvousServer.class);
@@ -115,6 +116,9 @@ final class SealedRequests {
             return error(session, id, ErrorMessage.MALFORMED, len, source, out, outOff, scratch);
         }
         switch (kind) {
+            case V2Wire.KIND_RELAY:
+                return seal(session, scratch.answer, server.relay.answer(session.owner.key, p, source, scratch.answer),
+                        len, source, out, outOff);
             case V2Wire.KIND_LOOKUP:
                 return lookup(session, p, len, source, now, out, outOff, scratch);
             case V2Wire.KIND_REGISTER:
@@ -148,7 +152,7 @@ final class SealedRequests {
             Registration target = server.registry.find(p, keyOff);
             int version = target != null ? target.version : 0;
             int first = pos + BatchLookup.ENTRY_HEADER_LENGTH;
-            int c = target != null ? writeEndpoints(a, first, target, want, now) : 0;
+            int c = target != null ? writeEndpoints(a, first, target, want, now, session.owner.key) : 0;
             if (c > 0) {
                 int end = pos + BatchLookup.entryLength(c);
                 if (end > limit) {
@@ -194,11 +198,12 @@ final class SealedRequests {
 
     /**
      * Writes {@code target}'s endpoints that {@code want} asks for at {@code at}, in the order of
-     * 6.1 (server-reflexive, most recently refreshed first, then local), at most 8.
+     * 6.1 (server-reflexive, most recently refreshed first, then local, then the relay port
+     * facing {@code requester} when the pair's relay allocation is ready), at most 8.
      *
      * @return how many were written; 0 means "not found" (unknown, expired, or nothing wanted)
      */
-    int writeEndpoints(byte[] a, int at, Registration target, int want, long now) {
+    int writeEndpoints(byte[] a, int at, Registration target, int want, long now, Key requester) {
         long ttl = server.registrationTtlMillis;
         if (target.removed || target.isExpired(now, ttl)) {
             return 0;
@@ -227,6 +232,9 @@ final class SealedRequests {
                     System.arraycopy(c, i, a, at + n++ * WireEndpoint.LENGTH, WireEndpoint.LENGTH);
                 }
             }
+        }
+        if ((want & V2Wire.WANT_RELAY) != 0 && server.relay != null && n < V2Wire.MAX_ENDPOINTS_PER_PEER) {
+            n += server.relay.writeEndpoint(a, at + n * WireEndpoint.LENGTH, requester, target.key, want);
         }
         return n;
     }
@@ -267,7 +275,8 @@ final class SealedRequests {
         byte[] k = key.bytes();
         Registration target = server.registry.find(k, 0);
         int version = target != null ? target.version : 0;
-        int c = target != null ? writeEndpoints(a, pos + Push.ENTRY_HEADER_LENGTH, target, want, now) : 0;
+        int c = target != null ? writeEndpoints(a, pos + Push.ENTRY_HEADER_LENGTH, target, want, now,
+                subscriber.owner.key) : 0;
         if (c == 0) {
             version = server.versions.next(now);
         }

@@ -1,6 +1,7 @@
 package dev.natpunch.server;
 
 import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.relay.RelayAllocator;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,6 +25,7 @@ final class ServerBuilder implements RendezvousServer.Builder {
     private double handshakesPerSecond = RendezvousServer.DEFAULT_HANDSHAKES_PER_SECOND;
     private int handshakeBurst = RendezvousServer.DEFAULT_HANDSHAKE_BURST;
     private int protocolVersion = 2;
+    private RelayAllocator relay;
 
     @Override
     public RendezvousServer.Builder port(int port) {
@@ -111,11 +113,17 @@ final class ServerBuilder implements RendezvousServer.Builder {
     }
 
     @Override
+    public RendezvousServer.Builder relay(RelayAllocator allocator) {
+        this.relay = allocator;
+        return this;
+    }
+
+    @Override
     public RendezvousServer build() {
         KeyPair keys = keyPair != null ? keyPair : KeyPair.generate();
         return new UdpRendezvousServer(new ServerConfig(port, bindAddress, keys, registrationTtl.toMillis(),
                 sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock,
-                handshakesPerSecond, handshakeBurst, ServerConfig.Extensions.DEFAULTS.withProtocolVersion(protocolVersion)));
+                handshakesPerSecond, handshakeBurst, ServerConfig.Extensions.DEFAULTS.withProtocolVersion(protocolVersion), relay));
     }
 
     /**

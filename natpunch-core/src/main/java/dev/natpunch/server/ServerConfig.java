@@ -1,6 +1,7 @@
 package dev.natpunch.server;
 
 import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.relay.RelayAllocator;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.util.Objects;
@@ -22,6 +23,8 @@ final class ServerConfig {
     final int handshakeBurst;
     /** The settings version 1 has no use for. */
     final Extensions extensions;
+    /** Answers RELAY requests; null when this server offers no relay. */
+    final RelayAllocator relay;
 
     /**
      * The settings that version 1 has no use for, with their defaults in {@link #DEFAULTS}.
@@ -61,6 +64,15 @@ final class ServerConfig {
                  long sessionTtlMillis, int maxRegistrations, int maxSessions, int workerThreads,
                  ServerListener listener, Clock clock, double handshakesPerSecond, int handshakeBurst,
                  Extensions extensions) {
+        this(port, bindAddress, keyPair, registrationTtlMillis, sessionTtlMillis, maxRegistrations, maxSessions,
+                workerThreads, listener, clock, handshakesPerSecond, handshakeBurst, extensions, null);
+    }
+
+    ServerConfig(int port, InetAddress bindAddress, KeyPair keyPair, long registrationTtlMillis,
+                 long sessionTtlMillis, int maxRegistrations, int maxSessions, int workerThreads,
+                 ServerListener listener, Clock clock, double handshakesPerSecond, int handshakeBurst,
+                 Extensions extensions, RelayAllocator relay) {
+        this.relay = relay;
         this.extensions = Objects.requireNonNull(extensions, "extensions");
         this.port = port;
         this.bindAddress = bindAddress;
