@@ -6,7 +6,6 @@ import dev.natpunch.it.MeshScenario.Peer;
 import dev.natpunch.it.lab.BackgroundProcess;
 import dev.natpunch.it.lab.ExecResult;
 import dev.natpunch.it.lab.Lab;
-import dev.natpunch.it.lab.NatKind;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -87,7 +86,7 @@ class TimeToMeshBench {
 
     private static Result preconfigured(int n) {
         try (MeshScenario s = MeshScenario.create()) {
-            List<Peer> peers = peers(s, n);
+            List<Peer> peers = s.peersBehindNats(n);
             List<String> configs = new ArrayList<>();
             for (Peer p : peers) {
                 StringBuilder conf = new StringBuilder();
@@ -125,7 +124,7 @@ class TimeToMeshBench {
     private static Result withClients(int n, String[] options) {
         try (MeshScenario s = MeshScenario.create()) {
             BackgroundProcess server = s.startServer();
-            List<Peer> peers = peers(s, n);
+            List<Peer> peers = s.peersBehindNats(n);
             MeshScenario.mesh(peers.toArray(Peer[]::new));
             Instant start = Instant.now();
             long t0 = System.nanoTime();
@@ -137,15 +136,10 @@ class TimeToMeshBench {
         }
     }
 
-    private static List<Peer> peers(MeshScenario s, int n) {
-        List<Peer> peers = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            peers.add(s.behindNat("p" + i, i % 2 == 0 ? NatKind.EIM_PORT_PRESERVING : NatKind.EIM_PORT_CHANGING));
-        }
-        return peers;
-    }
-
-    /** Polls every interface until each has a handshake with every other. */
+    /**
+     * Polls every interface until each has a handshake with every other, without pausing between
+     * rounds ({@link MeshScenario#awaitFullMesh} pauses, too coarse for the limit's few tens of ms).
+     */
     private static Result awaitMesh(MeshScenario s, List<Peer> peers, Instant start, long t0, long lookups) {
         long deadline = t0 + LIMIT.toNanos();
         long pollNanos = 0;
@@ -172,7 +166,6 @@ class TimeToMeshBench {
             if (now > deadline) {
                 fail("no full mesh of " + peers.size() + " within " + LIMIT + " of " + start + "\n" + s.diagnostics());
             }
-            MeshWatch.sleep(Duration.ofMillis(100));
         }
     }
 
