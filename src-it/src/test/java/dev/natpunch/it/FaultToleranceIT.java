@@ -35,8 +35,12 @@ class FaultToleranceIT {
      */
     private static final int LOSS_PERCENT = Integer.getInteger("natpunch.it.lossPercent", 10);
     private static final Duration LOSSY_FORM = Duration.ofSeconds(150);
-    /** A spinning client burns a whole core; one that waits uses a few percent at most. */
+    /**
+     * A spinning client burns a whole core; one that waits uses a few percent (1 to 6% here),
+     * plus the JIT compiling its hot paths early on, which the fixed allowance covers.
+     */
     private static final double MAX_CPU_SHARE = 0.15;
+    private static final Duration CPU_ALLOWANCE = Duration.ofSeconds(1);
 
     @BeforeAll
     static void requireLab() {
@@ -210,7 +214,8 @@ class FaultToleranceIT {
                 Duration used = c.cpuTime().orElseThrow().minus(before.get(i));
                 double share = (double) used.toMillis() / wall.toMillis();
                 System.out.printf("%s: %d ms CPU in %d ms (%.1f%%)%n", c, used.toMillis(), wall.toMillis(), 100 * share);
-                assertTrue(share < MAX_CPU_SHARE, () -> c + " used " + used + " of CPU in " + wall + "\n" + s.diagnostics());
+                assertTrue(used.toMillis() < MAX_CPU_SHARE * wall.toMillis() + CPU_ALLOWANCE.toMillis(),
+                        () -> c + " used " + used + " of CPU in " + wall + "\n" + s.diagnostics());
             }
         }
     }

@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -191,6 +192,93 @@ final class MeshScenario implements AutoCloseable {
                     a.wg().addPeer(b.wg(), (InetSocketAddress) null, 0);
                 }
             }
+        }
+    }
+
+    /**
+     * {@code n} peers named p0, p1, ..., each behind its own new NAT, port-preserving and
+     * port-changing alternately (no symmetric NAT: every pair can connect directly).
+     */
+    List<Peer> peersBehindNats(int n) {
+        List<Peer> made = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            made.add(behindNat("p" + i, i % 2 == 0 ? NatKind.EIM_PORT_PRESERVING : NatKind.EIM_PORT_CHANGING));
+        }
+        return made;
+    }
+
+    /**
+     * From now on, counts the datagrams each peer's site sends to the server port (an nftables
+     * counter per source address in the server's namespace, before any natpunch code sees them):
+     * a client's requests, retransmissions included, whatever protocol version it speaks. Every
+     * peer must be behind its own router or on its own public host, so that the address tells
+     * them apart.
+     */
+    void countRequests() {
+        StringBuilder rules = new StringBuilder("table inet npl_count {\n chain in {"
+                + " type filter hook input priority -200; policy accept;\n");
+        for (Peer p : peers) {
+            for (java.net.InetAddress source : sources(p)) {
+                rules.append("  ").append(source instanceof java.net.Inet6Address ? "ip6" : "ip").append(" saddr ")
+                        .append(source.getHostAddress()).append(" udp dport ").append(SERVER_PORT).append(" counter\n");
+            }
+        }
+        rules.append(" }\n}\n");
+        dev.natpunch.it.lab.ExecResult r = lab.execWithInput(serverHost, Duration.ofSeconds(30), rules.toString(), "nft", "-f", "-");
+        assertTrue(r.ok(), () -> "nft: " + r + "\n" + rules);
+    }
+
+    /** The datagrams from {@code peer}'s site to the server since {@link #countRequests()}. */
+    long requestsFrom(Peer peer) {
+        String chain = lab.exec(serverHost, "nft", "list", "chain", "inet", "npl_count", "in").stdout();
+        long total = 0;
+        for (java.net.InetAddress source : sources(peer)) {
+            Matcher m = Pattern.compile("saddr " + Pattern.quote(source.getHostAddress())
+                    + " udp dport " + SERVER_PORT + " counter packets (\\d+)").matcher(chain);
+            assertTrue(m.find(), () -> "no counter for " + source + " (countRequests() first):\n" + chain);
+            total += Long.parseLong(m.group(1));
+        }
+        return total;
+    }
+
+    /** The addresses the server sees a peer's datagrams come from: its NAT's, or its own. */
+    private static List<java.net.InetAddress> sources(Peer p) {
+        List<java.net.InetAddress> sources = new ArrayList<>();
+        Host host = p.wg().host();
+        if (p.router().isPresent()) {
+            Router r = p.router().get();
+            if (host.address4().isPresent()) {
+                sources.add(r.publicAddress());
+            }
+        } else {
+            host.address4().ifPresent(sources::add);
+        }
+        host.address6().ifPresent(sources::add);
+        return sources;
+    }
+
+    /**
+     * Waits until every peer's WireGuard reports a handshake with every other and returns how
+     * long that took from {@code since}.
+     */
+    Duration awaitFullMesh(java.time.Instant since, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<String> missing = new ArrayList<>();
+            for (Peer p : peers) {
+                java.util.Map<String, java.time.Instant> handshakes = p.wg().latestHandshakes();
+                for (Peer q : peers) {
+                    if (q != p && !handshakes.containsKey(q.key())) {
+                        missing.add(p.wg().interfaceName() + " -> " + q.wg().interfaceName());
+                    }
+                }
+            }
+            if (missing.isEmpty()) {
+                return Duration.between(since, java.time.Instant.now());
+            }
+            assertTrue(System.nanoTime() < deadline, () -> missing.size() + " directions without a handshake after "
+                    + timeout + ": " + missing + "\n" + diagnostics());
+            MeshWatch.sleep(Duration.ofMillis(200));
         }
     }
 
