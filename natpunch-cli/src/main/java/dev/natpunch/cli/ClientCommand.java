@@ -71,6 +71,13 @@ final class ClientCommand implements Callable<Integer> {
             description = "A rendezvous server and its public key; repeat it for several servers.")
     List<String> servers = new ArrayList<>();
 
+    @Option(names = "--no-relay", defaultValue = "false",
+            description = "Never fall back to a server's relay for a peer that no direct path reaches"
+                    + " (by default such a peer, e.g. behind a symmetric NAT on both sides, is relayed"
+                    + " through a server started with --relay, and moved back to a direct path once"
+                    + " one works).")
+    boolean noRelay;
+
     @Option(names = "--protocol", paramLabel = "VERSION", defaultValue = "2",
             description = "Highest protocol version to speak: 2 falls back to 1 with servers that do"
                     + " not offer it; 1 behaves exactly like natpunch-go (default: ${DEFAULT-VALUE}).")
@@ -156,6 +163,7 @@ final class ClientCommand implements Callable<Integer> {
         try (PeerResolver resolver = builder
                 .interfaceName(interfaceName)
                 .protocolVersion(protocol)
+                .relay(!noRelay)
                 .wireguard(control)
                 .retryDelay(Duration.ofMillis((long) (delaySeconds * 1000)))
                 .persistentKeepalive(keepalive)
@@ -259,6 +267,8 @@ final class ClientCommand implements Callable<Integer> {
                     return "endpoint set, no handshake";
                 case ALREADY_CONNECTED:
                     return "already connected";
+                case RELAYED:
+                    return "relayed";
                 case NOT_FOUND:
                     return "not registered yet";
                 default:

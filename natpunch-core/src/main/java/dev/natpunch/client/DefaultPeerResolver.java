@@ -42,11 +42,14 @@ final class DefaultPeerResolver implements PeerResolver {
     private static final Duration VERIFY_POLL = Duration.ofMillis(200);
     /** Pause between passes in continuous mode when every server pushes changes. */
     static final Duration PUSHED_POLL = Duration.ofSeconds(30);
+    /** How often a relayed peer is offered a direct path again, in continuous mode. */
+    static final Duration DIRECT_RETRY = Duration.ofSeconds(30);
 
     private final String interfaceName;
     private final List<ServerLinks.ServerSpec> servers;
     private final int protocolVersion;
     private final boolean advertiseLocal;
+    private final boolean relayEnabled;
     private final WireguardControl wireguard;
     private final TransportFactory transports;
     private final Duration retryDelay;
@@ -66,6 +69,18 @@ final class DefaultPeerResolver implements PeerResolver {
     private int linksPort = -1;
     /** Peers a server pushed a change for since the last pass, with what it pushed. Guarded by lock. */
     private final Map<Key, List<PeerEndpoint>> pushed = new LinkedHashMap<>();
+    /** Peers none of whose direct endpoints worked: the relay is asked for them every pass. */
+    private final Set<Key> wantRelay = new java.util.LinkedHashSet<>();
+    /** Peers going through a relay. */
+    private final Map<Key, RelayUse> relayed = new java.util.HashMap<>();
+    /** Relayed peers trying a direct path again, since when. */
+    private final Map<Key, Instant> directTry = new java.util.HashMap<>();
+    private long lastDirectSlot = -1;
+
+    /** A relay pair in use for a peer, since when. */
+    private record RelayUse(RendezvousClient.RelayGrant grant, Instant since) {
+    }
+
     /** Per peer, the endpoints worth trying from the last lookup, best first. */
     private final Map<Key, List<InetSocketAddress>> alternatives = new java.util.HashMap<>();
     /** The sessions' key pair: the interface's private key, destroyed with the sessions. */
@@ -78,6 +93,7 @@ final class DefaultPeerResolver implements PeerResolver {
         this.servers = List.copyOf(b.servers());
         this.protocolVersion = b.protocolVersion;
         this.advertiseLocal = b.advertiseLocal;
+        this.relayEnabled = b.relayEnabled;
         this.wireguard = b.wireguard != null ? b.wireguard : WireguardControl.automatic();
         this.transports = b.transports != null ? b.transports : TransportFactory.raw();
         this.retryDelay = b.retryDelay;
@@ -131,6 +147,7 @@ final class DefaultPeerResolver implements PeerResolver {
         }
         if (!verifyWait.isZero() && !changedAt.isEmpty()) {
             verify(results, changedAt);
+            relayPhase(device, results);
         }
         List<PeerResult> ordered = new ArrayList<>();
         for (Peer p : device.peers()) {
@@ -158,9 +175,13 @@ final class DefaultPeerResolver implements PeerResolver {
                 pending.keySet().retainAll(current);
                 rxSeen.keySet().retainAll(current);
                 alternatives.keySet().retainAll(current);
+                wantRelay.retainAll(current);
+                relayed.keySet().retainAll(current);
+                directTry.keySet().retainAll(current);
                 deliverPushes();
                 confirm(device, results, pending);
                 pass(device, results, pending, true);
+                relayPass(device, results, pending, true);
                 backoff = retryDelay;
                 boolean pushing;
                 synchronized (lock) {
@@ -168,7 +189,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 }
                 // With every server pushing, a pass is needed only to watch verifications and as a
                 // safety net; a push ends the pause at once.
-                pause(pushing && pending.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
+                pause(pushing && pending.isEmpty() && wantRelay.isEmpty() && relayed.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
                         : verifyStep(), true);
             } catch (ClosedResolverException e) {
                 return;
@@ -208,7 +229,7 @@ final class DefaultPeerResolver implements PeerResolver {
                     report(r);
                     continue;
                 }
-                r = noHandshake(peer.publicKey(), backToBest(peer));
+                r = exhausted(peer);
             } else if (r == null && verifyWait.isZero()) {
                 pending.remove(peer.publicKey());
             }
@@ -269,12 +290,17 @@ final class DefaultPeerResolver implements PeerResolver {
                 continue;
             }
             PeerResult previous = results.get(peer.publicKey());
+            boolean onRelay = relayed.containsKey(peer.publicKey()) && !directTry.containsKey(peer.publicKey());
             List<InetSocketAddress> order = EndpointChoice.order(found.get(peer.publicKey()), ourPublic, families,
                     address -> LocalCandidates.onOurLinks(address, interfaceName));
             PeerResult result;
             if (order.isEmpty()) {
                 alternatives.remove(peer.publicKey());
                 result = PeerResult.of(peer.publicKey(), PeerStatus.NOT_FOUND, null);
+            } else if (onRelay) {
+                // The relay stays until a direct attempt (relayPass) proves a direct path.
+                alternatives.put(peer.publicKey(), order);
+                continue;
             } else {
                 alternatives.put(peer.publicKey(), order);
                 // A refresh keeps a candidate chosen earlier (by verification) while the server
@@ -462,7 +488,7 @@ final class DefaultPeerResolver implements PeerResolver {
                         report(r);
                         continue;
                     }
-                    r = noHandshake(peer.publicKey(), backToBest(peer));
+                    r = exhausted(peer);
                 }
                 pending.remove(peer.publicKey());
                 results.put(peer.publicKey(), r);
@@ -475,10 +501,128 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     /** {@link PeerStatus#CONNECTED} if WireGuard saw a handshake at or after {@code since}, else null. */
-    private static PeerResult connectedSince(Peer peer, Instant since) {
+    private PeerResult connectedSince(Peer peer, Instant since) {
+        PeerResult r = handshakeSince(peer, since);
+        if (r == null) {
+            return null;
+        }
+        Key k = peer.publicKey();
+        RelayUse use = relayed.get(k);
+        if (use == null) {
+            return r;
+        }
+        boolean viaRelay = peer.endpoint().filter(use.grant().endpoint()::equals).isPresent();
+        if (directTry.remove(k) != null && !viaRelay) {
+            relayed.remove(k);
+            LOG.info("{}: direct path works again, leaving the relay", shortKey(k));
+            ServerLinks l = links;
+            if (l != null) {
+                l.releaseRelay(k);
+            }
+            return r;
+        }
+        return PeerResult.of(k, PeerStatus.RELAYED, use.grant().endpoint());
+    }
+
+    private static PeerResult handshakeSince(Peer peer, Instant since) {
         return peer.latestHandshake().filter(t -> !t.isBefore(since)).isPresent()
                 ? PeerResult.of(peer.publicKey(), PeerStatus.CONNECTED, peer.endpoint().orElse(null))
                 : null;
+    }
+
+    /**
+     * Every direct candidate failed verification: a relayed peer that was trying a direct path
+     * goes back to its relay; otherwise the peer waits for one (when relaying is on) pointed at
+     * its best direct endpoint, where the other side is likeliest to arrive.
+     */
+    private PeerResult exhausted(Peer peer) {
+        Key k = peer.publicKey();
+        RelayUse use = relayed.get(k);
+        if (use != null && directTry.remove(k) != null) {
+            PeerResult r = apply(peer, use.grant().endpoint());
+            return r.status() == PeerStatus.ERROR ? r : PeerResult.of(k, PeerStatus.RELAYED, use.grant().endpoint());
+        }
+        PeerResult r = noHandshake(k, backToBest(peer));
+        if (relayEnabled) {
+            wantRelay.add(k);
+        }
+        return r;
+    }
+
+    /**
+     * Asks for a relay for every peer that wants one, and points each granted peer at its relay
+     * port; in continuous mode also starts the periodic direct attempts of relayed peers.
+     */
+    private void relayPass(Device device, Map<Key, PeerResult> results, Map<Key, Instant> pending, boolean continuous)
+            throws IOException, InterruptedException {
+        if (!relayEnabled || (wantRelay.isEmpty() && relayed.isEmpty())) {
+            return;
+        }
+        ServerLinks l = links(device);
+        boolean directSlot = continuous && newDirectSlot();
+        for (Peer peer : device.peers()) {
+            checkOpen();
+            Key k = peer.publicKey();
+            if (wantRelay.contains(k)) {
+                Optional<RendezvousClient.RelayGrant> grant = l.relay(k);
+                if (grant.isEmpty()) {
+                    continue;
+                }
+                l.bind(grant.get(), device.listenPort());
+                wantRelay.remove(k);
+                relayed.put(k, new RelayUse(grant.get(), clock.instant()));
+                LOG.info("{}: no direct path, relaying through {}", shortKey(k), Endpoints.format(grant.get().endpoint()));
+                PeerResult r = apply(peer, grant.get().endpoint());
+                if (r.status() != PeerStatus.ERROR) {
+                    r = PeerResult.of(k, PeerStatus.RELAYED, grant.get().endpoint());
+                    pending.put(k, clock.instant());
+                }
+                results.put(k, r);
+                report(r);
+            } else if (directSlot && relayed.containsKey(k) && !directTry.containsKey(k)
+                    && !alternatives.getOrDefault(k, List.of()).isEmpty()) {
+                InetSocketAddress direct = alternatives.get(k).get(0);
+                LOG.info("{}: trying the direct path {} again", shortKey(k), Endpoints.format(direct));
+                directTry.put(k, clock.instant());
+                PeerResult r = apply(peer, direct);
+                pending.put(k, clock.instant());
+                results.put(k, r);
+                report(r);
+            }
+        }
+    }
+
+    /**
+     * Whether a new direct-attempt slot began: slots are wall-clock multiples of {@link
+     * #DIRECT_RETRY}, so that both sides of a relayed pair try at the same moment, which is what
+     * opens both NATs.
+     */
+    private boolean newDirectSlot() {
+        long slot = clock.instant().getEpochSecond() / DIRECT_RETRY.toSeconds();
+        if (slot == lastDirectSlot) {
+            return false;
+        }
+        boolean first = lastDirectSlot < 0;
+        lastDirectSlot = slot;
+        return !first;
+    }
+
+    /** One-shot mode: waits for the relays of peers that want one, then verifies them. */
+    private void relayPhase(Device device, Map<Key, PeerResult> results) throws IOException, InterruptedException {
+        if (!relayEnabled || wantRelay.isEmpty()) {
+            return;
+        }
+        Map<Key, Instant> pending = new LinkedHashMap<>();
+        Instant deadline = clock.instant().plus(verifyWait);
+        while (!wantRelay.isEmpty() && clock.instant().isBefore(deadline)) {
+            relayPass(readDevice(), results, pending, false);
+            if (!wantRelay.isEmpty()) {
+                pause(Duration.ofSeconds(1), false);
+            }
+        }
+        if (!pending.isEmpty()) {
+            verify(results, pending);
+        }
     }
 
     private PeerResult noHandshake(Key key, InetSocketAddress endpoint) {
@@ -646,6 +790,7 @@ final class DefaultPeerResolver implements PeerResolver {
         private final List<ServerLinks.ServerSpec> moreServers = new ArrayList<>();
         private int protocolVersion = 2;
         private boolean advertiseLocal = true;
+        private boolean relayEnabled = true;
         private WireguardControl wireguard;
         private TransportFactory transports;
         private Duration retryDelay = Duration.ofSeconds(2);
@@ -686,6 +831,12 @@ final class DefaultPeerResolver implements PeerResolver {
             }
             moreServers.add(new ServerLinks.ServerSpec(Objects.requireNonNull(host, "host"), port,
                     Objects.requireNonNull(key, "key")));
+            return this;
+        }
+
+        @Override
+        public Builder relay(boolean enabled) {
+            this.relayEnabled = enabled;
             return this;
         }
 

@@ -18,7 +18,8 @@ final class EndpointChoice {
      * Best first: when the peer's public address is ours (the same NAT, which may not hairpin), its
      * LAN candidates; then its public mappings in the families this machine reaches the servers
      * by, IPv4 first; then LAN candidates on one of our own links (a shared LAN behind different
-     * public addresses); then mappings of other families; relays last. Other LAN candidates are
+     * public addresses); then mappings of other families. Relay ports are not candidates: using one
+     * takes a bind token, which only the resolver's relay step asks for. Other LAN candidates are
      * left out: they are private addresses of another network, and trying them costs a
      * verification time each.
      *
@@ -31,7 +32,6 @@ final class EndpointChoice {
                                          java.util.function.Predicate<InetAddress> onOurLinks) {
         List<PeerEndpoint> reflexive = new ArrayList<>();
         List<PeerEndpoint> local = new ArrayList<>();
-        List<PeerEndpoint> relay = new ArrayList<>();
         boolean sameNat = false;
         for (PeerEndpoint e : endpoints) {
             switch (e.kind()) {
@@ -40,7 +40,7 @@ final class EndpointChoice {
                     sameNat |= ourPublic.contains(e.address().getAddress());
                 }
                 case LOCAL -> local.add(e);
-                case RELAY -> relay.add(e);
+                case RELAY -> { }
             }
         }
         Set<InetSocketAddress> out = new LinkedHashSet<>();
@@ -56,7 +56,6 @@ final class EndpointChoice {
         addIpv4First(out, reachable);
         addIpv4First(out, local.stream().filter(e -> onOurLinks.test(e.address().getAddress())).toList());
         addIpv4First(out, other);
-        addIpv4First(out, relay);
         return List.copyOf(out);
     }
 

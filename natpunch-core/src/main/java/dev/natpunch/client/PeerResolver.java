@@ -98,6 +98,16 @@ public interface PeerResolver extends AutoCloseable {
          */
         Builder advertiseLocalAddresses(boolean advertise);
 
+        /**
+         * Whether to fall back to the server's relay (protocol version 2, a server started with a
+         * relay) for a peer none of whose direct endpoints gives a WireGuard handshake, for
+         * example when both sides are behind symmetric NATs; needs {@link #verifyHandshake}.
+         * Default true. In continuous mode a relayed peer is offered a direct path again every
+         * 30 s (at the same wall-clock moments on both sides) and leaves the relay once a
+         * handshake proves it.
+         */
+        Builder relay(boolean enabled);
+
         /** How to read and change WireGuard; default {@link WireguardControl#automatic()}. */
         Builder wireguard(WireguardControl control);
 

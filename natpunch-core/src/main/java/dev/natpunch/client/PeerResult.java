@@ -37,6 +37,7 @@ public record PeerResult(
         return status == PeerStatus.CONNECTED
                 || status == PeerStatus.RESOLVED
                 || status == PeerStatus.ALREADY_CONNECTED
-                || status == PeerStatus.NO_HANDSHAKE;
+                || status == PeerStatus.NO_HANDSHAKE
+                || status == PeerStatus.RELAYED;
     }
 }

@@ -14,6 +14,11 @@ public enum PeerStatus {
     NO_HANDSHAKE,
     /** The peer already had a recent handshake on another endpoint; it was left as it is. */
     ALREADY_CONNECTED,
+    /**
+     * No direct path worked, so the peer's endpoint is a relay port that forwards WireGuard's
+     * (end-to-end encrypted) datagrams; a direct path is tried again from time to time.
+     */
+    RELAYED,
     /** The rendezvous server does not know the peer (it has not registered yet). */
     NOT_FOUND,
     /** Resolving or applying failed; {@link PeerResult#error()} says why. */

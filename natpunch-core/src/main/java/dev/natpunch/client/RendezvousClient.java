@@ -15,6 +15,7 @@ import dev.natpunch.protocol.v2.Capabilities;
 import dev.natpunch.protocol.v2.ErrorMessage;
 import dev.natpunch.protocol.v2.Push;
 import dev.natpunch.protocol.v2.Registration;
+import dev.natpunch.protocol.v2.RelayControl;
 import dev.natpunch.protocol.v2.Sealed;
 import dev.natpunch.protocol.v2.ServerInfo;
 import dev.natpunch.protocol.v2.Subscription;
@@ -89,7 +90,7 @@ public final class RendezvousClient implements Closeable {
 
     /** The version 2 features this client can use. */
     static final long FEATURES = V2Wire.FEATURE_BATCH_LOOKUP | V2Wire.FEATURE_PUSH
-            | V2Wire.FEATURE_DUAL_STACK | V2Wire.FEATURE_CANDIDATES;
+            | V2Wire.FEATURE_DUAL_STACK | V2Wire.FEATURE_CANDIDATES | V2Wire.FEATURE_RELAY;
 
     private static final Logger log = LoggerFactory.getLogger(RendezvousClient.class);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -115,6 +116,7 @@ public final class RendezvousClient implements Closeable {
     private static final int KEYS_PER_LOOKUP_DUAL = 27;
     private static final int MAX_KEYS_PER_REQUEST = 37;
     private static final int INFO_PADDING = 188;
+    private static final int RELAY_PADDING = 74;
     private static final int REGISTER_PADDING = 56;
     private static final int MAX_CANDIDATES = 8;
 
@@ -438,6 +440,106 @@ public final class RendezvousClient implements Closeable {
         }
     }
 
+    /**
+     * A relay allocation for this client and one peer: where to send, and the token that binds
+     * our address to it (protocol-v2.md 6.7). Immutable.
+     *
+     * @param endpoint the relay port facing this client
+     * @param token the single-use bind token (16 bytes), sent in the bind datagram
+     * @param idleSeconds how long the relay keeps the pair without traffic
+     */
+    public record RelayGrant(InetSocketAddress endpoint, byte[] token, int idleSeconds) {
+        public RelayGrant {
+            Objects.requireNonNull(endpoint, "endpoint");
+            token = token.clone();
+        }
+
+        @Override
+        public byte[] token() {
+            return token.clone();
+        }
+
+        /** The 20-byte bind datagram to send from WireGuard's port to {@link #endpoint()}. */
+        public byte[] bindDatagram() {
+            byte[] d = new byte[4 + token.length];
+            RelayControl.writeBind(d, 0, token, 0);
+            return d;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof RelayGrant g && g.endpoint.equals(endpoint)
+                    && java.security.MessageDigest.isEqual(g.token, token) && g.idleSeconds == idleSeconds;
+        }
+
+        @Override
+        public int hashCode() {
+            return endpoint.hashCode();
+        }
+
+        @Override
+        public String toString() {
+            return "RelayGrant[" + endpoint + ", idle " + idleSeconds + " s]";
+        }
+    }
+
+    /**
+     * Asks the server's relay for a pair with {@code peer} (or refreshes it). The relay allocates
+     * once both sides have asked for each other; until then the answer is empty, and the caller
+     * asks again (about every second) while it wants the relay.
+     *
+     * @return the grant once the pair is ready; empty while the peer has not asked (or may not see
+     *     us, which looks the same), or when the server has no relay for us
+     * @throws SocketTimeoutException if the server did not answer in time
+     * @throws IOException if the transport fails
+     */
+    public Optional<RelayGrant> relay(Key peer) throws IOException {
+        Objects.requireNonNull(peer, "peer");
+        calls.lock();
+        try {
+            ensureOpen();
+            ServerSession s = ensureSession();
+            if (!s.has(V2Wire.FEATURE_RELAY)) {
+                return Optional.empty();
+            }
+            Request r = newRequest(s, V2Wire.KIND_RELAY, RELAY_PADDING);
+            r.length = RelayControl.writeRequest(r.plain, 0, r.id, RelayControl.OP_ALLOCATE, peer);
+            exchange(s, List.of(r), "a relay request");
+            if (r.errorCode != 0 || RelayControl.status(r.answer, 0) != RelayControl.STATUS_READY) {
+                return Optional.empty();
+            }
+            WireEndpoint e = WireEndpoint.read(r.answer, RelayControl.relayEndpointOffset(0));
+            byte[] token = java.util.Arrays.copyOfRange(r.answer, RelayControl.tokenOffset(0),
+                    RelayControl.tokenOffset(0) + V2Wire.RELAY_TOKEN_LENGTH);
+            return Optional.of(new RelayGrant(new InetSocketAddress(e.address(), e.port()), token,
+                    RelayControl.lifetimeSeconds(r.answer, 0)));
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    /**
+     * Ends the relay pair with {@code peer} (both sides), once a direct path works.
+     *
+     * @throws SocketTimeoutException if the server did not answer in time
+     * @throws IOException if the transport fails
+     */
+    public void releaseRelay(Key peer) throws IOException {
+        calls.lock();
+        try {
+            ensureOpen();
+            ServerSession s = ensureSession();
+            if (!s.has(V2Wire.FEATURE_RELAY)) {
+                return;
+            }
+            Request r = newRequest(s, V2Wire.KIND_RELAY, RELAY_PADDING);
+            r.length = RelayControl.writeRequest(r.plain, 0, r.id, RelayControl.OP_RELEASE, peer);
+            exchange(s, List.of(r), "a relay release");
+        } finally {
+            calls.unlock();
+        }
+    }
+
     /** Forgets the session and closes the transport, which ends the receive thread. Idempotent. */
     @Override
     public void close() throws IOException {
@@ -704,6 +806,9 @@ public final class RendezvousClient implements Closeable {
         if (s.has(V2Wire.FEATURE_CANDIDATES)) {
             want |= 0x08;
         }
+        if (s.has(V2Wire.FEATURE_RELAY)) {
+            want |= V2Wire.WANT_RELAY;
+        }
         int perDatagram = (want & 0x02) != 0 ? KEYS_PER_LOOKUP_DUAL : MAX_KEYS_PER_REQUEST;
         List<Key> left = new ArrayList<>(keys);
         while (!left.isEmpty()) {
@@ -775,7 +880,7 @@ public final class RendezvousClient implements Closeable {
             keys = List.copyOf(subscribed);
         }
         int want = 0x01 | 0x04 | (s.has(V2Wire.FEATURE_DUAL_STACK) ? 0x02 : 0)
-                | (s.has(V2Wire.FEATURE_CANDIDATES) ? 0x08 : 0);
+                | (s.has(V2Wire.FEATURE_CANDIDATES) ? 0x08 : 0) | (s.has(V2Wire.FEATURE_RELAY) ? V2Wire.WANT_RELAY : 0);
         List<Request> requests = new ArrayList<>();
         int from = 0;
         do {

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -267,6 +268,54 @@ final class ServerLinks implements AutoCloseable {
         }
         Duration next = link.retry.multipliedBy(2);
         link.retry = next.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : next;
+    }
+
+    /**
+     * Asks the servers with a version 2 session, in order, for a relay pair with {@code peer}.
+     *
+     * @return the first grant; empty while the pair is pending or no server relays for us
+     */
+    Optional<RendezvousClient.RelayGrant> relay(Key peer) {
+        for (Link l : links) {
+            if (l.client.protocolVersion() < 2) {
+                continue;
+            }
+            try {
+                Optional<RendezvousClient.RelayGrant> g = l.client.relay(peer);
+                if (g.isPresent()) {
+                    return g;
+                }
+            } catch (IOException e) {
+                LOG.debug("relay request to {} failed: {}", l.spec.describe(), e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Ends the relay pair with {@code peer} at every server (a direct path works now). */
+    void releaseRelay(Key peer) {
+        for (Link l : links) {
+            if (l.client.protocolVersion() >= 2) {
+                try {
+                    l.client.releaseRelay(peer);
+                } catch (IOException e) {
+                    LOG.debug("relay release at {} failed: {}", l.spec.describe(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    /**
+     * Sends the grant's bind datagram from WireGuard's port, so that the relay learns the address
+     * our NAT gives WireGuard's datagrams toward it. Sent twice: it is not acknowledged, and a
+     * second copy with a used token is dropped harmlessly.
+     */
+    void bind(RendezvousClient.RelayGrant grant, int listenPort) throws IOException {
+        try (dev.natpunch.net.DatagramTransport t = transports.open(grant.endpoint(), listenPort)) {
+            byte[] d = grant.bindDatagram();
+            t.send(java.nio.ByteBuffer.wrap(d));
+            t.send(java.nio.ByteBuffer.wrap(d));
+        }
     }
 
     /** Whether every server that is up pushes changes, so that polling can be rare. */
