@@ -165,6 +165,48 @@ class RendezvousClientV2Test {
         assertFalse(v1.subscribe(List.of(KeyPair.generate().publicKey())), "version 1 has no push");
     }
 
+    @Test
+    void aRelayPairIsGrantedOnceBothSidesAskAndForwardsBetweenTheBoundSockets() throws Exception {
+        int first = java.util.concurrent.ThreadLocalRandom.current().nextInt(20_000, 30_000);
+        try (dev.natpunch.relay.Relay relay = dev.natpunch.relay.Relay.builder().address(LOOPBACK)
+                .portRange(first, first + 9).build()) {
+            relay.start();
+            RendezvousServer withRelay = RendezvousServer.builder().bindAddress(LOOPBACK).relay(relay).build();
+            toClose.add(withRelay);
+            withRelay.start();
+            KeyPair a = KeyPair.generate();
+            KeyPair b = KeyPair.generate();
+            RendezvousClient ca = RendezvousClient.builder(a, withRelay.publicKey(), transport(withRelay.localAddress())).build();
+            RendezvousClient cb = RendezvousClient.builder(b, withRelay.publicKey(), transport(withRelay.localAddress())).build();
+            toClose.add(ca);
+            toClose.add(cb);
+            assertTrue(ca.relay(b.publicKey()).isEmpty(), "pending until b asks too");
+            RendezvousClient.RelayGrant gb = cb.relay(a.publicKey()).orElseThrow();
+            RendezvousClient.RelayGrant ga = ca.relay(b.publicKey()).orElseThrow();
+            assertFalse(ga.endpoint().equals(gb.endpoint()), "one port facing each side");
+            assertEquals(20, ga.bindDatagram().length);
+            try (DatagramChannel sa = DatagramChannel.open().bind(new InetSocketAddress(LOOPBACK, 0));
+                 DatagramChannel sb = DatagramChannel.open().bind(new InetSocketAddress(LOOPBACK, 0))) {
+                sa.send(ByteBuffer.wrap(ga.bindDatagram()), ga.endpoint());
+                sb.send(ByteBuffer.wrap(gb.bindDatagram()), gb.endpoint());
+                // A WireGuard-like datagram (type 4, three zero bytes) goes through unchanged.
+                byte[] payload = {4, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+                sb.configureBlocking(false);
+                ByteBuffer in = ByteBuffer.allocate(64);
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (sb.receive(in) == null && System.nanoTime() < end) {
+                    sa.send(ByteBuffer.wrap(payload), ga.endpoint());
+                    Thread.sleep(50);
+                }
+                in.flip();
+                byte[] got = new byte[in.remaining()];
+                in.get(got);
+                assertTrue(java.util.Arrays.equals(payload, got), java.util.Arrays.toString(got));
+            }
+            cb.releaseRelay(a.publicKey());
+        }
+    }
+
     /** Forwards between clients and the server and counts the datagrams toward the server. */
     static final class CountingProxy implements AutoCloseable {
         private final DatagramChannel channel = DatagramChannel.open();
