@@ -5,6 +5,7 @@ import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.nio.channels.DatagramChannel;
 import java.util.BitSet;
 
@@ -14,6 +15,8 @@ import java.util.BitSet;
  * Ports another process holds are skipped. Thread-safe.
  */
 final class PortPool {
+    private static final int RECEIVE_BUFFER = 1 << 20;
+
     private final int first;
     private final int size;
     private final BitSet used;
@@ -37,6 +40,10 @@ final class PortPool {
             }
             DatagramChannel ch = DatagramChannel.open(family);
             try {
+                // The default (about 200 KB) overflows when a burst of full-size WireGuard datagrams
+                // meets a forwarding thread that waits for a core (docs/PERFORMANCE.md, Relay). Only
+                // queued datagrams take memory; the kernel caps this at net.core.rmem_max.
+                ch.setOption(StandardSocketOptions.SO_RCVBUF, RECEIVE_BUFFER);
                 ch.bind(new InetSocketAddress(address, first + slot));
                 ch.configureBlocking(false);
             } catch (BindException e) {

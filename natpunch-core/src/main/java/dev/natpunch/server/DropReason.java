@@ -31,7 +31,9 @@ public enum DropReason {
     WRONG_CLIENT_KEY,
     /**
      * A handshake initiation over its source's rate limit (see
-     * {@link RendezvousServer.Builder#handshakeRateLimit}), dropped before any cryptography.
+     * {@link RendezvousServer.Builder#handshakeRateLimit}), dropped before any cryptography; or a
+     * version 2 PROBE over the session's 10 a second whose RATE_LIMITED error was already sent
+     * this second.
      */
     RATE_LIMITED,
     /** A handshake from a new client key while the registration table is full. */
@@ -54,6 +56,11 @@ public enum DropReason {
      * amplifying spoofed traffic). Clients pad their requests to avoid this.
      */
     ANSWER_TOO_LONG,
+    /**
+     * A datagram on a NAT probe socket that is not a sealed request: probe sockets answer PROBE
+     * only and never register anyone.
+     */
+    PROBE_SOCKET,
     /** The answer could not be sent (the socket reported an error). */
     SEND_FAILED,
     /** A bug: processing threw an unexpected exception. The server keeps serving; the cause is logged. */

@@ -53,6 +53,8 @@ final class PacketHandler {
         /** A sealed answer's plaintext, with room for one more entry than fits, written before the size check. */
         final byte[] answer = new byte[V2Wire.MAX_PLAINTEXT + Push.ENTRY_HEADER_LENGTH
                 + V2Wire.MAX_ENDPOINTS_PER_PEER * WireEndpoint.LENGTH];
+        /** Set by {@link #handle}: the slot of the socket the answer goes out of, -1 for the arrival socket. */
+        int sendFrom = -1;
     }
 
     /** The features this server implements without sockets; a session gets the ones its client offered too. */
@@ -124,9 +126,27 @@ final class PacketHandler {
      *     nothing
      */
     int handle(byte[] in, int off, int len, InetSocketAddress source, byte[] out, int outOff, Scratch scratch) {
+        return handle(in, off, len, source, null, out, outOff, scratch);
+    }
+
+    /**
+     * Processes one datagram that arrived on socket {@code at} (null: a primary socket not
+     * known to the handler, as in benchmarks). Never throws. {@code scratch.sendFrom} says which
+     * socket the answer leaves from.
+     */
+    int handle(byte[] in, int off, int len, InetSocketAddress source, BoundSocket at, byte[] out, int outOff,
+               Scratch scratch) {
+        scratch.sendFrom = -1;
         try {
             if (len <= 0) {
                 return drop(DropReason.EMPTY, source);
+            }
+            if (at != null && !at.primary()) {
+                // Probe sockets answer PROBE only and never touch a registration (6.4, 6.6).
+                if (in[off] != V2Wire.TYPE_SEALED_TO_SERVER || protocolVersion < 2) {
+                    return drop(DropReason.PROBE_SOCKET, source);
+                }
+                return sealed.handle(in, off, len, source, at, out, outOff, scratch);
             }
             switch (in[off]) {
                 case Wire.TYPE_HANDSHAKE_INITIATION: {
@@ -150,7 +170,7 @@ final class PacketHandler {
                     if (protocolVersion < 2) {
                         return drop(DropReason.UNKNOWN_TYPE, source);
                     }
-                    return sealed.handle(in, off, len, source, out, outOff, scratch);
+                    return sealed.handle(in, off, len, source, at, out, outOff, scratch);
                 case V2Wire.TYPE_SEALED_TO_CLIENT:
                     return drop(protocolVersion < 2 ? DropReason.UNKNOWN_TYPE : DropReason.WRONG_DIRECTION, source);
                 default:
@@ -281,11 +301,12 @@ final class PacketHandler {
     }
 
     /**
-     * What this server offers: pushes need the push thread, which only a server with sockets has;
-     * relaying needs a relay.
+     * What this server offers: pushes need the push thread, which only a server with sockets has,
+     * probing needs probe sockets and relaying needs a relay.
      */
     long serverFeatures() {
         return SERVER_FEATURES | (pushes.enabled() ? V2Wire.FEATURE_PUSH : 0)
+                | (sealed.probing() ? V2Wire.FEATURE_NAT_PROBE : 0)
                 | (relay != null ? V2Wire.FEATURE_RELAY : 0);
     }
 

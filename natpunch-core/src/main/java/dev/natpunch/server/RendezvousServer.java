@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * A rendezvous server over UDP, wire-compatible with natpunch-go's server (protocol version 1):
@@ -102,6 +103,14 @@ public interface RendezvousServer extends AutoCloseable {
      */
     InetSocketAddress localAddress();
 
+    /**
+     * Every primary (rendezvous) address the server is bound to, in the order of
+     * {@link Builder#listen}; the first is {@link #localAddress()}. Probe sockets are not listed.
+     *
+     * @throws IllegalStateException before {@link #start()}
+     */
+    List<InetSocketAddress> localAddresses();
+
     /** The server's static public key, which clients need (give it to them out of band). */
     Key publicKey();
 
@@ -122,6 +131,32 @@ public interface RendezvousServer extends AutoCloseable {
 
         /** Local address to bind; {@code null} (the default) means the dual-stack wildcard. */
         Builder bindAddress(InetAddress address);
+
+        /**
+         * Listens on several addresses instead of {@link #port} and {@link #bindAddress}: typically
+         * one IPv4 and one IPv6 address (a wildcard IPv6 address, {@code [::]}, already receives
+         * IPv4 where the system is dual-stack, so it cannot be combined with an IPv4 address on the
+         * same port). Sessions are found by index on every socket, so a version 2 client registers
+         * its second family by sending to the other address; INFO lists them all. Port 0 picks a
+         * free port per address.
+         */
+        Builder listen(InetSocketAddress... addresses);
+
+        /**
+         * Enables NAT behaviour probing (protocol version 2, feature NAT_PROBE): next to every
+         * listen address, a socket on this port answers PROBE requests, so that clients can tell
+         * endpoint-independent from symmetric mappings and see whether their NAT preserves ports.
+         * It must differ from every rendezvous port. 0 (the default) disables probing.
+         */
+        Builder probePort(int port);
+
+        /**
+         * Second addresses for NAT probing, at most one per family (for example a second IP on the
+         * same host). With one, a listen address of that family also gets sockets on this address,
+         * with the listen port and the probe port, so that probes can change address as well as
+         * port (RFC 5780). Only listen addresses that are not wildcards get them.
+         */
+        Builder alternateAddress(InetAddress... addresses);
 
         /** The server's static key pair. Default: a freshly generated one. */
         Builder keyPair(KeyPair keyPair);

@@ -3,6 +3,7 @@ package dev.natpunch.server;
 import dev.natpunch.crypto.Key;
 import dev.natpunch.protocol.v2.BatchLookup;
 import dev.natpunch.protocol.v2.ErrorMessage;
+import dev.natpunch.protocol.v2.Probe;
 import dev.natpunch.protocol.v2.Push;
 import dev.natpunch.protocol.v2.Sealed;
 import dev.natpunch.protocol.v2.Subscription;
@@ -32,27 +33,51 @@ final class SealedRequests {
     private final PacketHandler server;
     private final LongAdder requests = new LongAdder();
     private final LongAdder errors = new LongAdder();
-    /** INFO_RESULT's endpoints in wire form (19 bytes each); empty until the sockets are bound. */
-    private volatile byte[] serverEndpoints = new byte[0];
+    /** INFO_RESULT's endpoints in wire form (19 bytes each): primary ones only, and all. */
+    private volatile byte[] primaryEndpoints = new byte[0];
+    private volatile byte[] allEndpoints = new byte[0];
+    private volatile BoundSocket[] sockets = new BoundSocket[0];
 
     SealedRequests(PacketHandler server) {
         this.server = server;
     }
 
-    /** Sets what INFO answers: 1 to 8 endpoints of server kinds (8 to 11). */
-    void setServerEndpoints(List<WireEndpoint> endpoints) {
-        if (endpoints.size() > V2Wire.MAX_SERVER_ENDPOINTS) {
-            throw new IllegalArgumentException("at most 8 server endpoints, not " + endpoints.size());
-        }
-        byte[] wire = new byte[endpoints.size() * WireEndpoint.LENGTH];
-        int p = 0;
-        for (WireEndpoint e : endpoints) {
-            if ((WireEndpoint.KINDS_SERVER & e.kind().bit()) == 0) {
-                throw new IllegalArgumentException("not a server endpoint: " + e);
+    /** The server's sockets, for INFO and PROBE; at most 8 are listed. */
+    void setSockets(List<BoundSocket> bound) {
+        List<WireEndpoint> primary = new java.util.ArrayList<>();
+        List<WireEndpoint> all = new java.util.ArrayList<>();
+        for (BoundSocket b : bound) {
+            for (WireEndpoint e : b.advertised()) {
+                if (b.primary() && !primary.contains(e)) {
+                    primary.add(e);
+                }
+                if (!all.contains(e)) {
+                    all.add(e);
+                }
             }
-            p = e.write(wire, p);
         }
-        serverEndpoints = wire;
+        sockets = bound.toArray(new BoundSocket[0]);
+        primaryEndpoints = wire(primary);
+        allEndpoints = wire(all);
+    }
+
+    private static byte[] wire(List<WireEndpoint> endpoints) {
+        int n = Math.min(endpoints.size(), V2Wire.MAX_SERVER_ENDPOINTS);
+        byte[] w = new byte[n * WireEndpoint.LENGTH];
+        for (int i = 0; i < n; i++) {
+            endpoints.get(i).write(w, i * WireEndpoint.LENGTH);
+        }
+        return w;
+    }
+
+    /** Whether there is a probe socket, so that NAT_PROBE can be offered. */
+    boolean probing() {
+        for (BoundSocket b : sockets) {
+            if (!b.primary()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     long requests() {
@@ -63,7 +88,7 @@ final class SealedRequests {
         return errors.sum();
     }
 
-    int handle(byte[] in, int off, int len, InetSocketAddress source, byte[] out, int outOff,
+    int handle(byte[] in, int off, int len, InetSocketAddress source, BoundSocket at, byte[] out, int outOff,
                PacketHandler.Scratch scratch) {
         V2Rejection envelope = Sealed.check(in, off, len, true);
         if (envelope != null) {
@@ -89,16 +114,23 @@ final class SealedRequests {
             return server.drop(DropReason.COUNTER_REPLAY, source);
         }
         requests.increment();
+        if (at != null && !at.primary()) {
+            // A probe measures the mapping toward this socket, which is not the one peers use.
+            if (plen < V2Wire.INNER_HEADER_LENGTH || Sealed.kind(p, 0) != V2Wire.KIND_PROBE) {
+                return server.drop(DropReason.PROBE_SOCKET, source);
+            }
+            return dispatch(session, p, plen, len, source, at, now, out, outOff, scratch);
+        }
         // Authentic, whatever the plaintext says: it refreshes the sender's endpoint (6.4) and,
         // after an ack had its say, the return address for pushes (6.3).
         server.touch(session.owner, source, now);
-        int n = dispatch(session, p, plen, len, source, now, out, outOff, scratch);
+        int n = dispatch(session, p, plen, len, source, at, now, out, outOff, scratch);
         server.noteDatagram(session, source, len);
         return n;
     }
 
-    private int dispatch(Session session, byte[] p, int plen, int len, InetSocketAddress source, long now,
-                         byte[] out, int outOff, PacketHandler.Scratch scratch) {
+    private int dispatch(Session session, byte[] p, int plen, int len, InetSocketAddress source, BoundSocket at,
+                         long now, byte[] out, int outOff, PacketHandler.Scratch scratch) {
         if (plen < V2Wire.INNER_HEADER_LENGTH) {
             return server.drop(DropReason.MALFORMED_REQUEST, source);
         }
@@ -125,6 +157,8 @@ final class SealedRequests {
                 return register(session, p, len, source, now, out, outOff, scratch);
             case V2Wire.KIND_INFO:
                 return info(session, id, len, source, out, outOff, scratch);
+            case V2Wire.KIND_PROBE:
+                return probe(session, p, len, source, at, now, out, outOff, scratch);
             case V2Wire.KIND_SUBSCRIBE:
                 return subscribe(session, p, len, source, out, outOff, scratch);
             case V2Wire.KIND_PUSH_ACK:
@@ -318,7 +352,7 @@ final class SealedRequests {
 
     private int info(Session session, int id, int len, InetSocketAddress source, byte[] out, int outOff,
                      PacketHandler.Scratch scratch) {
-        byte[] endpoints = serverEndpoints;
+        byte[] endpoints = session.has(V2Wire.FEATURE_NAT_PROBE) ? allEndpoints : primaryEndpoints;
         if (endpoints.length == 0) {
             return error(session, id, ErrorMessage.UNAVAILABLE, len, source, out, outOff, scratch);
         }
@@ -326,6 +360,41 @@ final class SealedRequests {
         int body = Sealed.writeInnerHeader(a, 0, V2Wire.KIND_INFO_RESULT, id, endpoints.length);
         System.arraycopy(endpoints, 0, a, body, endpoints.length);
         return seal(session, a, body + endpoints.length, len, source, out, outOff);
+    }
+
+    /**
+     * PROBE (6.6): the source as seen, answered from the socket the flags name within the
+     * arrival socket's group, or UNAVAILABLE from the arrival socket when there is none.
+     */
+    private int probe(Session session, byte[] p, int len, InetSocketAddress source, BoundSocket at, long now,
+                      byte[] out, int outOff, PacketHandler.Scratch scratch) {
+        int id = Sealed.id(p, 0);
+        if (!session.allowProbe(now)) {
+            return session.allowRateLimitedError(now)
+                    ? error(session, id, ErrorMessage.RATE_LIMITED, len, source, out, outOff, scratch)
+                    : server.drop(DropReason.RATE_LIMITED, source);
+        }
+        BoundSocket from = null;
+        if (at != null) {
+            int bits = at.probeBits() ^ Probe.flags(p, 0);
+            for (BoundSocket b : sockets) {
+                if (b.group() == at.group() && b.probeBits() == bits && b.originFor(source) != null) {
+                    from = b;
+                }
+            }
+        }
+        if (from == null) {
+            return error(session, id, ErrorMessage.UNAVAILABLE, len, source, out, outOff, scratch);
+        }
+        byte[] a = scratch.answer;
+        int plen = Probe.writeResult(a, 0, id);
+        System.arraycopy(Endpoint.of(source).wire, 0, a, Probe.mappedOffset(0), WireEndpoint.LENGTH);
+        from.originFor(source).write(a, Probe.originOffset(0));
+        int n = seal(session, a, plen, len, source, out, outOff);
+        if (n > 0 && from.slot() != at.slot()) {
+            scratch.sendFrom = from.slot();
+        }
+        return n;
     }
 
     int error(Session session, int id, int code, int len, InetSocketAddress source, byte[] out, int outOff,

@@ -26,17 +26,15 @@ final class ServerAddresses {
     private ServerAddresses() {
     }
 
-    /** Primary endpoints (kind 8) for the bound sockets, at most 8, without repeats. */
-    static List<WireEndpoint> primary(List<InetSocketAddress> bound) {
+    /** The endpoints of kind {@code kind} that a socket bound to {@code bound} is reachable at, at most 8. */
+    static List<WireEndpoint> advertised(InetSocketAddress bound, WireEndpoint.Kind kind) {
         List<WireEndpoint> out = new ArrayList<>();
-        for (InetSocketAddress b : bound) {
-            InetAddress a = b.getAddress();
-            List<InetAddress> addresses = a.isAnyLocalAddress() ? hostAddresses(a instanceof Inet6Address) : List.of(a);
-            for (InetAddress each : addresses) {
-                WireEndpoint e = new WireEndpoint(WireEndpoint.Kind.SERVER_PRIMARY, unmapped(each), b.getPort());
-                if (out.size() < V2Wire.MAX_SERVER_ENDPOINTS && !out.contains(e)) {
-                    out.add(e);
-                }
+        InetAddress a = bound.getAddress();
+        List<InetAddress> addresses = a.isAnyLocalAddress() ? hostAddresses(a instanceof Inet6Address) : List.of(a);
+        for (InetAddress each : addresses) {
+            WireEndpoint e = new WireEndpoint(kind, unmapped(each), bound.getPort());
+            if (out.size() < V2Wire.MAX_SERVER_ENDPOINTS && !out.contains(e)) {
+                out.add(e);
             }
         }
         return out;

@@ -3,6 +3,9 @@ package dev.natpunch.server;
 import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.relay.RelayAllocator;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -26,6 +29,9 @@ final class ServerBuilder implements RendezvousServer.Builder {
     private int handshakeBurst = RendezvousServer.DEFAULT_HANDSHAKE_BURST;
     private int protocolVersion = 2;
     private RelayAllocator relay;
+    private List<InetSocketAddress> listen = List.of();
+    private int probePort;
+    private List<InetAddress> alternateAddresses = List.of();
 
     @Override
     public RendezvousServer.Builder port(int port) {
@@ -104,6 +110,54 @@ final class ServerBuilder implements RendezvousServer.Builder {
     }
 
     @Override
+    public RendezvousServer.Builder listen(InetSocketAddress... addresses) {
+        List<InetSocketAddress> list = new ArrayList<>();
+        for (InetSocketAddress a : addresses) {
+            Objects.requireNonNull(a, "listen address");
+            if (a.isUnresolved()) {
+                throw new IllegalArgumentException("listen address " + a + " is not resolved; give an IP address");
+            }
+            if (list.contains(a)) {
+                throw new IllegalArgumentException("listen address " + a + " is given twice");
+            }
+            list.add(a);
+        }
+        this.listen = List.copyOf(list);
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder probePort(int port) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("probe port must be 1..65535 (0: no probing), got " + port);
+        }
+        this.probePort = port;
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder alternateAddress(InetAddress... addresses) {
+        List<InetAddress> list = new ArrayList<>();
+        boolean v4 = false;
+        boolean v6 = false;
+        for (InetAddress a : addresses) {
+            Objects.requireNonNull(a, "alternate address");
+            if (a.isAnyLocalAddress()) {
+                throw new IllegalArgumentException("the alternate address must be a specific address, not " + a);
+            }
+            boolean isV4 = a instanceof java.net.Inet4Address;
+            if (isV4 ? v4 : v6) {
+                throw new IllegalArgumentException("at most one alternate address per family");
+            }
+            v4 |= isV4;
+            v6 |= !isV4;
+            list.add(a);
+        }
+        this.alternateAddresses = List.copyOf(list);
+        return this;
+    }
+
+    @Override
     public RendezvousServer.Builder protocolVersion(int highest) {
         if (highest != 1 && highest != 2) {
             throw new IllegalArgumentException("protocol version must be 1 or 2, got " + highest);
@@ -120,10 +174,21 @@ final class ServerBuilder implements RendezvousServer.Builder {
 
     @Override
     public RendezvousServer build() {
+        for (InetSocketAddress a : listen) {
+            if (probePort != 0 && a.getPort() == probePort) {
+                throw new IllegalArgumentException("the probe port " + probePort + " is also a rendezvous port;"
+                        + " choose another (probe answers must never come from the rendezvous port)");
+            }
+        }
+        if (probePort != 0 && listen.isEmpty() && port == probePort) {
+            throw new IllegalArgumentException("the probe port " + probePort + " is also the rendezvous port;"
+                    + " choose another (probe answers must never come from the rendezvous port)");
+        }
         KeyPair keys = keyPair != null ? keyPair : KeyPair.generate();
         return new UdpRendezvousServer(new ServerConfig(port, bindAddress, keys, registrationTtl.toMillis(),
                 sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock,
-                handshakesPerSecond, handshakeBurst, ServerConfig.Extensions.DEFAULTS.withProtocolVersion(protocolVersion), relay));
+                handshakesPerSecond, handshakeBurst, ServerConfig.Extensions.DEFAULTS.withProtocolVersion(protocolVersion)
+                        .withSockets(listen, probePort, alternateAddresses), relay));
     }
 
     /**

@@ -3,6 +3,8 @@ package dev.natpunch.server;
 import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.relay.RelayAllocator;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
 import java.time.Clock;
 import java.util.Objects;
 
@@ -33,23 +35,39 @@ final class ServerConfig {
      * @param subscriptionsPerSession cap on one session's subscription set, at most 65535 (the
      *     wire field)
      * @param totalSubscriptions cap on all sessions' subscriptions together
+     * @param listen the primary addresses; empty: {@code port} and {@code bindAddress}
+     * @param probePort the NAT probe port next to each primary address, 0 for none
+     * @param alternateAddresses second addresses for NAT probing, at most one per family
      */
-    record Extensions(int protocolVersion, int subscriptionsPerSession, long totalSubscriptions) {
+    record Extensions(int protocolVersion, int subscriptionsPerSession, long totalSubscriptions,
+                      List<InetSocketAddress> listen, int probePort, List<InetAddress> alternateAddresses) {
         /** protocol-v2.md 6.2's default. */
         static final int DEFAULT_SUBSCRIPTIONS_PER_SESSION = 1024;
         /** About 200 bytes each (two map entries and a key copy), an eighth of the heap at most. */
         static final int SUBSCRIPTION_BYTES = 200;
         static final Extensions DEFAULTS = new Extensions(2, DEFAULT_SUBSCRIPTIONS_PER_SESSION,
-                ServerBuilder.defaultCap(10_000_000, 8, SUBSCRIPTION_BYTES));
+                ServerBuilder.defaultCap(10_000_000, 8, SUBSCRIPTION_BYTES), List.of(), 0, List.of());
+
+        Extensions(int protocolVersion, int subscriptionsPerSession, long totalSubscriptions) {
+            this(protocolVersion, subscriptionsPerSession, totalSubscriptions, List.of(), 0, List.of());
+        }
 
         Extensions {
+            listen = List.copyOf(listen);
+            alternateAddresses = List.copyOf(alternateAddresses);
             if (subscriptionsPerSession < 0 || subscriptionsPerSession > 65535) {
                 throw new IllegalArgumentException("subscriptions per session must be 0 to 65535");
             }
         }
 
+        Extensions withSockets(List<InetSocketAddress> primaries, int probe, List<InetAddress> alternates) {
+            return new Extensions(protocolVersion, subscriptionsPerSession, totalSubscriptions, primaries, probe,
+                    alternates);
+        }
+
         Extensions withProtocolVersion(int version) {
-            return new Extensions(version, subscriptionsPerSession, totalSubscriptions);
+            return new Extensions(version, subscriptionsPerSession, totalSubscriptions, listen, probePort,
+                    alternateAddresses);
         }
     }
 

@@ -38,6 +38,34 @@ final class Session {
                 ? new PushState(this, pushes) : null;
     }
 
+    /** Probes per second a session may send (protocol-v2.md 6.6: no more than 10). */
+    static final int PROBES_PER_SECOND = 10;
+    /** Guarded by this. */
+    private long probeSecond = Long.MIN_VALUE;
+    /** Guarded by this. */
+    private int probesThisSecond;
+    /** Guarded by this. */
+    private long lastRateLimitedMillis = Long.MIN_VALUE / 2;
+
+    /** Counts a PROBE; false once this second's allowance is used up. */
+    synchronized boolean allowProbe(long nowMillis) {
+        long second = Math.floorDiv(nowMillis, 1000);
+        if (second != probeSecond) {
+            probeSecond = second;
+            probesThisSecond = 0;
+        }
+        return ++probesThisSecond <= PROBES_PER_SECOND;
+    }
+
+    /** Whether a RATE_LIMITED error may be sent now: at most one a second. */
+    synchronized boolean allowRateLimitedError(long nowMillis) {
+        if (nowMillis - lastRateLimitedMillis < 1000) {
+            return false;
+        }
+        lastRateLimitedMillis = nowMillis;
+        return true;
+    }
+
     boolean has(long feature) {
         return (features & feature) == feature;
     }

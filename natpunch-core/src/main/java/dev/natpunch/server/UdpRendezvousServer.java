@@ -4,7 +4,10 @@ import dev.natpunch.crypto.Key;
 import dev.natpunch.protocol.v2.V2Wire;
 import java.io.IOException;
 import java.net.BindException;
+import dev.natpunch.protocol.v2.WireEndpoint;
 import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
@@ -21,11 +24,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The UDP implementation: one blocking {@link DatagramChannel} shared by N worker threads. The
- * channel lets one thread at a time sit in {@code receive}; the others process what they got in the
- * meantime, so decryption and key exchange run on every core while the socket stays single (no
- * SO_REUSEPORT, which would let a second server silently share the port). A sweeper thread expires
- * entries; lookups also check expiry themselves, so correctness does not depend on its timing.
+ * The UDP implementation: one blocking {@link DatagramChannel} per listen address (and per NAT
+ * probe socket), each shared by worker threads. A channel lets one thread at a time sit in
+ * {@code receive}; the others process what they got in the meantime, so decryption and key
+ * exchange run on every core while each socket stays single (no SO_REUSEPORT, which would let a
+ * second server silently share the port). All sockets share one session table. A sweeper thread
+ * expires entries (lookups also check expiry themselves, so correctness does not depend on its
+ * timing) and a push thread sends version 2 push updates.
  */
 final class UdpRendezvousServer implements RendezvousServer {
     private static final Logger log = LoggerFactory.getLogger(RendezvousServer.class);
@@ -37,7 +42,8 @@ final class UdpRendezvousServer implements RendezvousServer {
     private final ServerConfig config;
     private final PacketHandler handler;
     private final List<Thread> workers = new ArrayList<>();
-    private DatagramChannel channel;
+    private final List<DatagramChannel> channels = new ArrayList<>();
+    private final List<BoundSocket> sockets = new ArrayList<>();
     private ScheduledExecutorService sweeper;
     private InetSocketAddress localAddress;
     private volatile boolean running;
@@ -57,39 +63,28 @@ final class UdpRendezvousServer implements RendezvousServer {
         if (started) {
             throw new IllegalStateException("the server is already started");
         }
-        DatagramChannel ch = config.bindAddress instanceof Inet4Address
-                ? DatagramChannel.open(StandardProtocolFamily.INET)
-                : DatagramChannel.open();
-        InetSocketAddress bindTo = config.bindAddress == null
-                ? new InetSocketAddress(config.port)
-                : new InetSocketAddress(config.bindAddress, config.port);
         try {
-            // The default buffer (about 200 KB) overflows in bursts that the workers absorb a moment
-            // later (docs/PERFORMANCE.md); the kernel caps this at net.core.rmem_max.
-            ch.setOption(StandardSocketOptions.SO_RCVBUF, RECEIVE_SOCKET_BUFFER);
-            ch.bind(bindTo);
-        } catch (BindException e) {
-            ch.close();
-            String where = config.bindAddress == null ? "all addresses" : config.bindAddress.getHostAddress();
-            throw new IOException("cannot listen on UDP port " + config.port + " (" + where + "): "
-                    + e.getMessage() + ". Another process (perhaps another rendezvous server) already uses"
-                    + " this port: stop it, or choose a different port.", e);
+            bindAll();
         } catch (IOException | RuntimeException e) {
-            ch.close();
+            closeChannels();
+            channels.clear();
+            sockets.clear();
             throw e;
         }
-        channel = ch;
-        localAddress = (InetSocketAddress) ch.getLocalAddress();
-        handler.sealed.setServerEndpoints(ServerAddresses.primary(List.of(localAddress)));
+        localAddress = sockets.get(0).local();
+        handler.sealed.setSockets(sockets);
         started = true;
         running = true;
-        DatagramChannel out = ch;
-        handler.pushes.start((d, off, len, to) -> out.send(ByteBuffer.wrap(d, off, len), to),
-                "natpunch-server-" + localAddress.getPort() + "-push");
-        for (int i = 0; i < config.workerThreads; i++) {
-            Thread t = new Thread(this::serve, "natpunch-server-" + localAddress.getPort() + "-worker-" + i);
-            workers.add(t);
-            t.start();
+        handler.pushes.start(this::sendPush, "natpunch-server-" + localAddress.getPort() + "-push");
+        int primaries = (int) sockets.stream().filter(BoundSocket::primary).count();
+        for (BoundSocket b : sockets) {
+            int threads = b.primary() ? Math.max(1, config.workerThreads / primaries) : 1;
+            for (int i = 0; i < threads; i++) {
+                Thread t = new Thread(() -> serve(b), "natpunch-server-" + b.local().getPort() + "-worker-"
+                        + (b.slot() == 0 ? "" : b.slot() + "-") + i);
+                workers.add(t);
+                t.start();
+            }
         }
         long interval = Math.max(1000, Math.min(30_000,
                 Math.min(config.registrationTtlMillis, config.sessionTtlMillis) / 4));
@@ -100,8 +95,116 @@ final class UdpRendezvousServer implements RendezvousServer {
         });
         exec.scheduleWithFixedDelay(this::sweepQuietly, interval, interval, TimeUnit.MILLISECONDS);
         sweeper = exec;
-        log.info("Rendezvous server listening on UDP {} with public key {}", text(localAddress),
-                handler.publicKey().toBase64());
+        for (BoundSocket b : sockets) {
+            if (b.primary()) {
+                log.info("Rendezvous server listening on UDP {} with public key {}", text(b.local()),
+                        handler.publicKey().toBase64());
+            } else {
+                log.info("NAT probe socket on UDP {} ({})", text(b.local()), b.kind());
+            }
+        }
+    }
+
+    /** Binds every primary address, then each one's probe sockets (same group). */
+    private void bindAll() throws IOException {
+        List<InetSocketAddress> primaries = config.extensions.listen();
+        // Without an address, the dual-stack wildcard: an IPv6 socket bound to [::].
+        boolean dualStackDefault = primaries.isEmpty() && config.bindAddress == null;
+        if (primaries.isEmpty()) {
+            primaries = List.of(config.bindAddress == null ? new InetSocketAddress(config.port)
+                    : new InetSocketAddress(config.bindAddress, config.port));
+        }
+        int probePort = config.extensions.probePort();
+        for (InetSocketAddress p : primaries) {
+            BoundSocket primary = bind(p, -1, WireEndpoint.Kind.SERVER_PRIMARY, dualStackDefault);
+            InetAddress address = primary.local().getAddress();
+            int port = primary.local().getPort();
+            if (probePort > 0) {
+                if (probePort == port) {
+                    throw new IOException("the probe port " + probePort + " is the rendezvous port of "
+                            + text(primary.local()) + "; choose another (probe answers must never come from"
+                            + " the rendezvous port)");
+                }
+                bind(new InetSocketAddress(address, probePort), primary.slot(), WireEndpoint.Kind.SERVER_ALT_PORT,
+                        dualStackDefault);
+            }
+            InetAddress alternate = alternateFor(address);
+            if (alternate != null) {
+                bind(new InetSocketAddress(alternate, port), primary.slot(), WireEndpoint.Kind.SERVER_ALT_ADDRESS, false);
+                if (probePort > 0) {
+                    bind(new InetSocketAddress(alternate, probePort), primary.slot(), WireEndpoint.Kind.SERVER_ALT_BOTH,
+                            false);
+                }
+            }
+        }
+    }
+
+    /** The configured second address of {@code primary}'s family, for a primary bound to one address. */
+    private InetAddress alternateFor(InetAddress primary) {
+        if (primary.isAnyLocalAddress()) {
+            return null;
+        }
+        for (InetAddress a : config.extensions.alternateAddresses()) {
+            if ((a instanceof Inet4Address) == (primary instanceof Inet4Address) && !a.equals(primary)) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    /** @param systemDefault open a socket of the system's default family (dual-stack where it can) */
+    private BoundSocket bind(InetSocketAddress at, int group, WireEndpoint.Kind kind, boolean systemDefault)
+            throws IOException {
+        InetAddress address = at.getAddress();
+        DatagramChannel ch = address instanceof Inet4Address && !systemDefault
+                ? DatagramChannel.open(StandardProtocolFamily.INET)
+                : DatagramChannel.open();
+        try {
+            // The default buffer (about 200 KB) overflows in bursts that the workers absorb a moment
+            // later (docs/PERFORMANCE.md); the kernel caps this at net.core.rmem_max.
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, RECEIVE_SOCKET_BUFFER);
+            ch.bind(at);
+        } catch (BindException e) {
+            ch.close();
+            String where = address == null || address.isAnyLocalAddress() ? "all addresses" : address.getHostAddress();
+            throw new IOException("cannot listen on UDP port " + at.getPort() + " (" + where + "): "
+                    + e.getMessage() + ". Another process (perhaps another rendezvous server) already uses"
+                    + " this port, or an IPv6 wildcard address already covers IPv4 on it: stop it, or choose"
+                    + " a different port or address.", e);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        InetSocketAddress local = (InetSocketAddress) ch.getLocalAddress();
+        int slot = sockets.size();
+        List<WireEndpoint> advertised = ServerAddresses.advertised(local, kind);
+        BoundSocket b = new BoundSocket(slot, group < 0 ? slot : group, kind, local, advertised);
+        channels.add(ch);
+        sockets.add(b);
+        return b;
+    }
+
+    /** Sends a push from a primary socket of the destination's family. */
+    private void sendPush(byte[] d, int off, int len, InetSocketAddress to) throws IOException {
+        boolean v4 = to.getAddress() instanceof Inet4Address;
+        DatagramChannel fallback = null;
+        for (BoundSocket b : sockets) {
+            if (!b.primary()) {
+                continue;
+            }
+            InetAddress a = b.local().getAddress();
+            boolean fits = v4 ? a instanceof Inet4Address || a.isAnyLocalAddress() : a instanceof Inet6Address;
+            if (fits) {
+                channels.get(b.slot()).send(ByteBuffer.wrap(d, off, len), to);
+                return;
+            }
+            if (fallback == null) {
+                fallback = channels.get(b.slot());
+            }
+        }
+        if (fallback != null) {
+            fallback.send(ByteBuffer.wrap(d, off, len), to);
+        }
     }
 
     /** The protocol logic, for tests that inspect the tables. */
@@ -122,7 +225,8 @@ final class UdpRendezvousServer implements RendezvousServer {
         }
     }
 
-    private void serve() {
+    private void serve(BoundSocket at) {
+        DatagramChannel channel = channels.get(at.slot());
         byte[] in = new byte[RECEIVE_BUFFER];
         byte[] out = new byte[V2Wire.MAX_DATAGRAM];
         ByteBuffer inBuf = ByteBuffer.wrap(in);
@@ -148,7 +252,7 @@ final class UdpRendezvousServer implements RendezvousServer {
             InetSocketAddress source = (InetSocketAddress) from;
             int n;
             try {
-                n = handler.handle(in, 0, inBuf.position(), source, out, 0, scratch);
+                n = handler.handle(in, 0, inBuf.position(), source, at, out, 0, scratch);
             } catch (Error e) {
                 // Typically an OutOfMemoryError under a flood: losing this datagram is better than
                 // losing the worker, which would silently shrink the server.
@@ -160,7 +264,7 @@ final class UdpRendezvousServer implements RendezvousServer {
             }
             try {
                 outBuf.clear().limit(n);
-                channel.send(outBuf, source);
+                (scratch.sendFrom < 0 ? channel : channels.get(scratch.sendFrom)).send(outBuf, source);
             } catch (ClosedChannelException e) {
                 break;
             } catch (IOException | RuntimeException e) {
@@ -168,6 +272,35 @@ final class UdpRendezvousServer implements RendezvousServer {
                 log.debug("send to {} failed", source, e);
             }
         }
+    }
+
+    private void closeChannels() {
+        for (DatagramChannel ch : channels) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                log.debug("closing a channel failed", e);
+            }
+        }
+    }
+
+    @Override
+    public synchronized List<InetSocketAddress> localAddresses() {
+        if (!started) {
+            throw new IllegalStateException("the server is not started");
+        }
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (BoundSocket b : sockets) {
+            if (b.primary()) {
+                out.add(b.local());
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** Every bound socket, probe sockets included, for tests. */
+    synchronized List<BoundSocket> sockets() {
+        return List.copyOf(sockets);
     }
 
     @Override
@@ -198,11 +331,7 @@ final class UdpRendezvousServer implements RendezvousServer {
         if (!started) {
             return;
         }
-        try {
-            channel.close();
-        } catch (IOException e) {
-            log.debug("closing the channel failed", e);
-        }
+        closeChannels();
         sweeper.shutdownNow();
         handler.pushes.close();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MILLIS);

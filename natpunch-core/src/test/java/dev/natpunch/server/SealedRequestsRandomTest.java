@@ -41,10 +41,16 @@ class SealedRequestsRandomTest {
                 8, 8, 1, null, clock, 0, 0, new ServerConfig.Extensions(2, 5, 12)));
         List<Integer> pushLengths = new CopyOnWriteArrayList<>();
         h.pushes.start((d, off, len, to) -> pushLengths.add(len), "test-push");
-        h.sealed.setServerEndpoints(List.of(new WireEndpoint(WireEndpoint.Kind.SERVER_PRIMARY,
-                InetAddress.getByName("198.18.0.1"), 3000)));
+        InetAddress server = InetAddress.getByName("198.18.0.1");
+        BoundSocket[] sockets = {
+            new BoundSocket(0, 0, WireEndpoint.Kind.SERVER_PRIMARY, new InetSocketAddress(server, 3000),
+                    List.of(new WireEndpoint(WireEndpoint.Kind.SERVER_PRIMARY, server, 3000))),
+            new BoundSocket(1, 0, WireEndpoint.Kind.SERVER_ALT_PORT, new InetSocketAddress(server, 3001),
+                    List.of(new WireEndpoint(WireEndpoint.Kind.SERVER_ALT_PORT, server, 3001))),
+        };
+        h.sealed.setSockets(List.of(sockets));
         try {
-            run(h, clock, serverKeys, new SplittableRandom(20261125));
+            run(h, clock, serverKeys, sockets, new SplittableRandom(20261125));
         } finally {
             h.pushes.close();
         }
@@ -53,7 +59,8 @@ class SealedRequestsRandomTest {
         }
     }
 
-    private static void run(PacketHandler h, MutableClock clock, KeyPair serverKeys, SplittableRandom rnd)
+    private static void run(PacketHandler h, MutableClock clock, KeyPair serverKeys, BoundSocket[] sockets,
+                            SplittableRandom rnd)
             throws Exception {
         InetSocketAddress[] sources = {
             new InetSocketAddress(InetAddress.getByName("198.18.0.1"), 51820),
@@ -114,8 +121,10 @@ class SealedRequestsRandomTest {
             if (rnd.nextInt(20) == 0) {
                 datagram[rnd.nextInt(n)] ^= (byte) (1 + rnd.nextInt(255));
             }
-            int r = h.handle(datagram, 0, n, source, out, 0, scratch);
+            BoundSocket at = sockets[rnd.nextInt(4) == 0 ? 1 : 0];
+            int r = h.handle(datagram, 0, n, source, at, out, 0, scratch);
             assertTrue(r <= n, "answered " + r + " bytes to " + n);
+            assertTrue(scratch.sendFrom == -1 || r > 0 && scratch.sendFrom >= 0 && scratch.sendFrom < sockets.length);
             if (r > 0) {
                 answered++;
                 assertEquals(V2Wire.TYPE_SEALED_TO_CLIENT, out[0]);

@@ -32,8 +32,11 @@ import java.util.Arrays;
 final class V2Peer implements AutoCloseable {
     final KeyPair keys;
     final Key serverKey;
-    final DatagramChannel channel;
+    DatagramChannel channel;
+    private final java.util.List<DatagramChannel> channels = new java.util.ArrayList<>();
     InetSocketAddress server;
+    /** Where the last received datagram came from. */
+    InetSocketAddress lastFrom;
     int index;
     TransportKeys transport;
     long counter;
@@ -46,10 +49,31 @@ final class V2Peer implements AutoCloseable {
         this.keys = keys;
         this.serverKey = serverKey;
         this.server = server;
-        this.channel = DatagramChannel.open();
-        channel.bind(new InetSocketAddress(server.getAddress() instanceof Inet6Address
+        this.channel = open(server);
+    }
+
+    private DatagramChannel open(InetSocketAddress to) throws IOException {
+        DatagramChannel ch = DatagramChannel.open();
+        channels.add(ch);
+        ch.bind(new InetSocketAddress(to.getAddress() instanceof Inet6Address
                 ? InetAddress.getByName("::1") : InetAddress.getLoopbackAddress(), 0));
-        channel.socket().setSoTimeout(2000);
+        ch.socket().setSoTimeout(2000);
+        return ch;
+    }
+
+    /**
+     * Talks to {@code to} from now on, from a new socket on the loopback address of its family
+     * (the session stays: sessions are found by index on every server socket).
+     */
+    void moveTo(InetSocketAddress to) throws IOException {
+        channel = open(to);
+        server = to;
+    }
+
+    /** Sends to {@code to} from the current socket without changing the default destination. */
+    void sendTo(byte[] datagram, InetSocketAddress to) throws IOException {
+        lastSent = datagram.clone();
+        channel.send(ByteBuffer.wrap(datagram), to);
     }
 
     InetSocketAddress localAddress() throws IOException {
@@ -182,6 +206,7 @@ final class V2Peer implements AutoCloseable {
         } catch (SocketTimeoutException e) {
             return null;
         }
+        lastFrom = (InetSocketAddress) p.getSocketAddress();
         return Arrays.copyOf(p.getData(), p.getLength());
     }
 
@@ -191,6 +216,8 @@ final class V2Peer implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        for (DatagramChannel ch : channels) {
+            ch.close();
+        }
     }
 }
