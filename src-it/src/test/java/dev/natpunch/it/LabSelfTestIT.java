@@ -137,7 +137,7 @@ class LabSelfTestIT {
     }
 
     @Test
-    void lossDropsPacketsAndCanBeLifted() {
+    void lossDropsPacketsAndCanBeLifted() throws Exception {
         try (Lab lab = Lab.create()) {
             Host echo = lab.addPublicHost("echo");
             Router router = lab.addRouter("r", NatKind.EIM_PORT_PRESERVING);
@@ -147,6 +147,12 @@ class LabSelfTestIT {
             lab.setLoss(router, 100);
             assertThrows(LabException.class, () -> lab.udpProbe(a, PRIVATE_PORT, e));
             lab.setLoss(router, 0);
+            assertEquals(router.publicAddress(), lab.udpProbe(a, PRIVATE_PORT, e).get(0).getAddress());
+            lab.setInternetLoss(100);
+            assertThrows(LabException.class, () -> lab.udpProbe(a, PRIVATE_PORT, e), "the internet drops everything");
+            assertFalse(lab.canPing(router, echo.address()), "nor pings across it");
+            assertTrue(lab.canPing(a, InetAddress.getByName("100.64." + router.lanIndex() + ".1")), "the LAN is not the internet");
+            lab.setInternetLoss(0);
             assertEquals(router.publicAddress(), lab.udpProbe(a, PRIVATE_PORT, e).get(0).getAddress());
         }
     }
