@@ -154,7 +154,7 @@ final class ClientCommand implements Callable<Integer> {
 
     private int resolve(List<InetSocketAddress> addresses, List<Key> keys, WireguardControl control) throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Printer printer = new Printer(out, addresses.get(0));
+        Printer printer = new Printer(out, addresses.get(0), new StateFile(interfaceName));
         Duration timeout = timeoutSeconds == 0 ? Duration.ofDays(36500) : Duration.ofSeconds(timeoutSeconds);
         PeerResolver.Builder builder = PeerResolver.builder();
         for (int i = 0; i < addresses.size(); i++) {
@@ -216,10 +216,12 @@ final class ClientCommand implements Callable<Integer> {
         private final PrintWriter out;
         private final InetSocketAddress server;
         private final java.util.Set<InetSocketAddress> registered = new java.util.HashSet<>();
+        private final StateFile state;
 
-        Printer(PrintWriter out, InetSocketAddress server) {
+        Printer(PrintWriter out, InetSocketAddress server, StateFile state) {
             this.out = out;
             this.server = server;
+            this.state = state;
         }
 
         @Override
@@ -248,6 +250,7 @@ final class ClientCommand implements Callable<Integer> {
             r.error().ifPresent(e -> line.append(" (").append(e).append(')'));
             out.println(line);
             out.flush();
+            state.update(r, stateName(r.status()));
         }
 
         @Override
@@ -255,6 +258,18 @@ final class ClientCommand implements Callable<Integer> {
             String where = what.equals("the rendezvous server") ? " (" + HostPort.format(server) + ")" : "";
             out.println("retrying " + what + where + ": " + Errors.message(cause));
             out.flush();
+        }
+
+        /** The state names of issue 5 and {@code natpunch status}. */
+        static String stateName(PeerStatus status) {
+            return switch (status) {
+                case CONNECTED, ALREADY_CONNECTED -> "direct";
+                case RELAYED -> "relayed";
+                case RESOLVED -> "endpoint-set";
+                case NO_HANDSHAKE -> "unreachable";
+                case NOT_FOUND -> "not-registered";
+                case ERROR -> "error";
+            };
         }
 
         static String words(PeerStatus status) {

@@ -15,6 +15,8 @@ import picocli.CommandLine.Option;
             ClientCommand.class,
             GenkeyCommand.class,
             PubkeyCommand.class,
+            NetcheckCommand.class,
+            StatusCommand.class,
             CommandLine.HelpCommand.class
         },
         description = {

@@ -77,6 +77,11 @@ final class MeshScenario implements AutoCloseable {
         return lab;
     }
 
+    /** The CLI jar the scenario runs. */
+    Path jar() {
+        return jar;
+    }
+
     // ---------------------------------------------------------------- server
 
     /**
