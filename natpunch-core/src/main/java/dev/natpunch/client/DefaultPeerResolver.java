@@ -40,8 +40,12 @@ final class DefaultPeerResolver implements PeerResolver {
 
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
     private static final Duration VERIFY_POLL = Duration.ofMillis(200);
-    /** Pause between passes in continuous mode when every server pushes changes. */
-    static final Duration PUSHED_POLL = Duration.ofSeconds(30);
+    /**
+     * Pause between passes in continuous mode when every server pushes changes. A pass also
+     * re-registers: after a NAT rebinding or a move, it is what shows the servers (and, by push,
+     * the peers) our new mapping.
+     */
+    static final Duration PUSHED_POLL = Duration.ofSeconds(10);
     /** How often a relayed peer is offered a direct path again, in continuous mode. */
     static final Duration DIRECT_RETRY = Duration.ofSeconds(30);
 

@@ -74,6 +74,33 @@ class ConnectivityIT {
         sameNat(true);
     }
 
+    /**
+     * A peer moves to another network (another NAT, another public address) while both clients
+     * run: its client re-registers from the new mapping and the other side gets it by push, and
+     * the tunnel comes back with a handshake on the new endpoint.
+     */
+    @Test
+    void aPeerThatMovesToAnotherNatIsFollowed() {
+        try (MeshScenario s = MeshScenario.create()) {
+            s.startServer();
+            Peer a = s.behindNat("a", NatKind.EIM_PORT_PRESERVING);
+            Peer b = s.behindNat("b", NatKind.EIM_PORT_CHANGING);
+            Router elsewhere = s.lab().addRouter("cafe", NatKind.EIM_PORT_PRESERVING);
+            MeshScenario.mesh(a, b);
+            BackgroundProcess ca = s.startClient(a, "-c", "-d", "1", "--verify", "10");
+            BackgroundProcess cb = s.startClient(b, "-c", "-d", "1", "--verify", "10");
+            s.assertTunnel(a, b);
+            s.lab().moveHost(b.wg().host(), elsewhere);
+            InetSocketAddress moved = new InetSocketAddress(elsewhere.publicAddress(), MeshScenario.WG_PORT);
+            assertTrue(ca.awaitLine(peerLine(b, "(connected|already connected)", moved), Duration.ofSeconds(90)).isPresent(),
+                    s::diagnostics);
+            assertEquals(moved, a.wg().endpoint(b.wg()).orElseThrow());
+            assertTrue(a.wg().ping(b.wg().tunnelAddress()), s::diagnostics);
+            assertTrue(b.wg().ping(a.wg().tunnelAddress()), s::diagnostics);
+            assertTrue(cb.isAlive(), s::diagnostics);
+        }
+    }
+
     private static void sameNat(boolean hairpin) {
         try (MeshScenario s = MeshScenario.create()) {
             s.startServer();
