@@ -85,6 +85,7 @@ final class DefaultPeerResolver implements PeerResolver {
     private record RelayUse(RendezvousClient.RelayGrant grant, Instant since) {
     }
 
+    private final Map<Key, SetAt> setAt = new java.util.HashMap<>();
     /** Per peer, the endpoints worth trying from the last lookup, best first. */
     private final Map<Key, List<InetSocketAddress>> alternatives = new java.util.HashMap<>();
     /** The sessions' key pair: the interface's private key, destroyed with the sessions. */
@@ -179,6 +180,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 pending.keySet().retainAll(current);
                 rxSeen.keySet().retainAll(current);
                 alternatives.keySet().retainAll(current);
+                setAt.keySet().retainAll(current);
                 wantRelay.retainAll(current);
                 relayed.keySet().retainAll(current);
                 directTry.keySet().retainAll(current);
@@ -424,6 +426,7 @@ final class DefaultPeerResolver implements PeerResolver {
             } else {
                 wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint).build());
             }
+            setAt.put(key, new SetAt(endpoint, peer.rxBytes()));
             wireguard.updatePeer(interfaceName,
                     PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build());
             return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
@@ -528,10 +531,25 @@ final class DefaultPeerResolver implements PeerResolver {
         return PeerResult.of(k, PeerStatus.RELAYED, use.grant().endpoint());
     }
 
-    private static PeerResult handshakeSince(Peer peer, Instant since) {
-        return peer.latestHandshake().filter(t -> !t.isBefore(since)).isPresent()
+    /**
+     * Proof that the path works since {@code since}: a WireGuard handshake, or, when the peer
+     * roamed within a live session (no new handshake for up to 2 minutes), data received from
+     * the endpoint that was set: WireGuard moves the endpoint to the source of every
+     * authenticated packet, so an unchanged endpoint with grown receive counters means the packets
+     * came from there.
+     */
+    private PeerResult handshakeSince(Peer peer, Instant since) {
+        boolean handshake = peer.latestHandshake().filter(t -> !t.isBefore(since)).isPresent();
+        SetAt set = setAt.get(peer.publicKey());
+        boolean received = set != null && peer.rxBytes() > set.rxBytes()
+                && peer.endpoint().filter(set.endpoint()::equals).isPresent();
+        return handshake || received
                 ? PeerResult.of(peer.publicKey(), PeerStatus.CONNECTED, peer.endpoint().orElse(null))
                 : null;
+    }
+
+    /** The endpoint the resolver last wrote for a peer, and the peer's receive counter then. */
+    private record SetAt(InetSocketAddress endpoint, long rxBytes) {
     }
 
     /**
