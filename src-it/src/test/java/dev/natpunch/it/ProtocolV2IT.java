@@ -176,6 +176,33 @@ class ProtocolV2IT {
         }
     }
 
+    /**
+     * A server in mutual mode: a and b list each other and connect; x lists a, but a does not list
+     * x, so to x the server answers as if a had never registered, and x's WireGuard gets nothing.
+     */
+    @Test
+    void mutualModeHidesAPeerFromAClientThePeerDoesNotList() {
+        try (MeshScenario s = MeshScenario.create()) {
+            KeyPair keys = KeyPair.generate();
+            s.startServerOn(s.serverHost(), keys, "--mutual");
+            String server = s.serverHost().address().getHostAddress() + ":" + MeshScenario.SERVER_PORT + "=" + keys.publicKey().toBase64();
+            Peer a = s.behindNat("a", NatKind.EIM_PORT_PRESERVING);
+            Peer b = s.behindNat("b", NatKind.EIM_PORT_CHANGING);
+            Peer x = s.behindNat("x", NatKind.EIM_PORT_PRESERVING);
+            MeshScenario.mesh(a, b);
+            x.wg().addPeer(a.wg(), (InetSocketAddress) null, 0);
+            BackgroundProcess ca = s.startClientWith(a, "-d", "1", "--server", server, a.wg().interfaceName());
+            BackgroundProcess cb = s.startClientWith(b, "-d", "1", "--server", server, b.wg().interfaceName());
+            BackgroundProcess cx = s.startClientWith(x, "-d", "1", "--timeout", "15", "--server", server, x.wg().interfaceName());
+            assertEquals(0, s.exitStatus(ca), s::diagnostics);
+            assertEquals(0, s.exitStatus(cb), s::diagnostics);
+            assertEquals(3, s.exitStatus(cx), s::diagnostics);
+            assertTrue(cx.awaitLine(peerLine(a, "not registered yet$"), Duration.ofSeconds(5)).isPresent(), s::diagnostics);
+            assertTrue(x.wg().endpoint(a.wg()).isEmpty(), "x learned nothing about a");
+            s.assertTunnel(a, b);
+        }
+    }
+
     /** How long until {@code at} has an endpoint for {@code peer}, polled every 20 ms. */
     private static Optional<Duration> awaitEndpoint(Peer at, Peer peer, Duration timeout) {
         Instant start = Instant.now();
