@@ -86,6 +86,8 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     private final Map<Key, SetAt> setAt = new java.util.HashMap<>();
+    /** This machine's addresses at the last pass: a change means it moved to another network. */
+    private List<InetSocketAddress> lastLocal;
     /** Per peer, the endpoints worth trying from the last lookup, best first. */
     private final Map<Key, List<InetSocketAddress>> alternatives = new java.util.HashMap<>();
     /** The sessions' key pair: the interface's private key, destroyed with the sessions. */
@@ -283,11 +285,22 @@ final class DefaultPeerResolver implements PeerResolver {
         if (ask.isEmpty()) {
             return;
         }
+        List<InetSocketAddress> local = LocalCandidates.of(interfaceName, device.listenPort());
+        boolean moved = lastLocal != null && !local.equals(lastLocal);
+        lastLocal = local;
+        if (moved) {
+            // Raw sockets keep the source address they were opened with, and WireGuard sticks to
+            // the source it last used: both are stale once this machine has new addresses.
+            LOG.info("this machine's addresses changed ({}); registering again and rewriting endpoints", local);
+            synchronized (lock) {
+                closeSession();
+            }
+        }
         ServerLinks servers = links(device);
         Set<Key> subscribe = refresh ? device.peers().stream().map(Peer::publicKey)
                 .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)) : Set.of();
         Map<Key, List<PeerEndpoint>> found = servers.lookupAll(ask, subscribe,
-                advertiseLocal ? LocalCandidates.of(interfaceName, device.listenPort()) : List.of());
+                advertiseLocal ? local : List.of());
         Set<InetAddress> ourPublic = servers.ourPublicAddresses();
         Set<StandardProtocolFamily> families = servers.workingFamilies();
         for (Peer peer : device.peers()) {
@@ -313,8 +326,8 @@ final class DefaultPeerResolver implements PeerResolver {
                 // still lists it.
                 InetSocketAddress target = refresh && peer.endpoint().filter(order::contains).isPresent()
                         ? peer.endpoint().get() : order.get(0);
-                boolean unchanged = alreadySet(peer, target);
-                result = apply(peer, target);
+                boolean unchanged = !moved && alreadySet(peer, target);
+                result = apply(peer, target, moved);
                 // A refresh that changed nothing has nothing new to verify; a one-shot run
                 // verifies even an endpoint set earlier, since it reports on the tunnel.
                 if (result.status() == PeerStatus.RESOLVED && !(refresh && unchanged)) {
@@ -403,18 +416,27 @@ final class DefaultPeerResolver implements PeerResolver {
      * endpoint they came from, which it knows better than the server.
      */
     private PeerResult apply(Peer peer, InetSocketAddress endpoint) {
+        return apply(peer, endpoint, false);
+    }
+
+    /**
+     * Like {@link #apply(Peer, InetSocketAddress)}; with {@code rewrite}, writes the endpoint even
+     * when it is already set (WireGuard then forgets the source address it sticks to, which is
+     * stale after this machine's own addresses changed) and re-checks it like a new one.
+     */
+    private PeerResult apply(Peer peer, InetSocketAddress endpoint, boolean rewrite) {
         Key key = peer.publicKey();
         Optional<InetSocketAddress> current = peer.endpoint();
         boolean fresh = hasFreshHandshake(peer);
         try {
-            if (fresh && current.isPresent()) {
+            if (!rewrite && fresh && current.isPresent()) {
                 if (peer.persistentKeepaliveSeconds() == 0) {
                     wireguard.updatePeer(interfaceName,
                             PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build());
                 }
                 return PeerResult.of(key, PeerStatus.ALREADY_CONNECTED, current.get());
             }
-            if (alreadySet(peer, endpoint)) {
+            if (!rewrite && alreadySet(peer, endpoint)) {
                 return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
             }
             if (peer.persistentKeepaliveSeconds() != 0) {
