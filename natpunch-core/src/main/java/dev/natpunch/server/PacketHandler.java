@@ -105,7 +105,7 @@ final class PacketHandler {
                 config.extensions.totalSubscriptions());
         this.allowList = config.extensions.allowList();
         this.mutual = config.extensions.mutual();
-        this.relay = config.relay == null ? null : new RelayRequests(config.relay);
+        this.relay = config.relay == null ? null : new RelayRequests(this, config.relay);
         this.registry = new Registry(config.maxRegistrations);
         this.sessions = new SessionTable(config.maxSessions);
         this.maxSessions = config.maxSessions;

@@ -149,7 +149,7 @@ final class SealedRequests implements Pushes.EntryWriter {
         }
         switch (kind) {
             case V2Wire.KIND_RELAY:
-                return seal(session, scratch.answer, server.relay.answer(session.owner.key, p, source, scratch.answer),
+                return seal(session, scratch.answer, server.relay.answer(session.owner, p, source, now, scratch.answer),
                         len, source, out, outOff);
             case V2Wire.KIND_LOOKUP:
                 return lookup(session, p, len, source, now, out, outOff, scratch);
