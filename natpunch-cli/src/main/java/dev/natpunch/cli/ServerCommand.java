@@ -74,6 +74,34 @@ final class ServerCommand implements Callable<Integer> {
                     + " capped. 0 turns the limit off (default: 20).")
     Integer handshakeRate;
 
+    @Option(names = "--listen", paramLabel = "ADDR:PORT",
+            description = "Listen on this address and port instead of PORT and --bind; repeat it for"
+                    + " several, e.g. --listen 198.51.100.7:3000 --listen [2001:db8::7]:3000 for IPv4"
+                    + " and IPv6 (version 2 clients register both families; INFO tells them where)."
+                    + " PORT is then ignored. [::]:PORT alone already takes IPv4 too.")
+    java.util.List<String> listen = new java.util.ArrayList<>();
+
+    @Option(names = "--probe-port", paramLabel = "PORT",
+            description = "Answer NAT behaviour probes (natpunch netcheck) from this second UDP port"
+                    + " on every listen address; must differ from the rendezvous port.")
+    Integer probePort;
+
+    @Option(names = "--probe-address", paramLabel = "ADDRESS",
+            description = "A second address of this host for NAT probes (one per family, repeatable),"
+                    + " so that probes can tell address-dependent from endpoint-independent mappings.")
+    java.util.List<InetAddress> probeAddresses = new java.util.ArrayList<>();
+
+    @Option(names = "--allow-file", paramLabel = "FILE",
+            description = "Serve only the public keys in FILE (one base64 key per line, # comments);"
+                    + " other keys are never registered and look unregistered to everyone. The file is"
+                    + " re-read within a second of a change; a broken file keeps the previous list.")
+    Path allowFile;
+
+    @Option(names = "--mutual",
+            description = "Show a peer's address to a client only if that peer asked for the client"
+                    + " too (both list each other as peers).")
+    boolean mutual;
+
     @Mixin
     RelayOptions relay = new RelayOptions();
 
@@ -122,6 +150,35 @@ final class ServerCommand implements Callable<Integer> {
         return key;
     }
 
+    /** "198.51.100.7:3000", "[2001:db8::7]:3000" or "[::]:3000"; a literal address, no name lookup. */
+    static java.net.InetSocketAddress listenAddress(String text) {
+        int colon = text.lastIndexOf(':');
+        String host = colon > 0 ? text.substring(0, colon) : "";
+        String portText = colon > 0 ? text.substring(colon + 1) : "";
+        boolean bracketed = host.startsWith("[") && host.endsWith("]");
+        if (bracketed) {
+            host = host.substring(1, host.length() - 1);
+        } else if (host.contains(":")) {
+            host = "";
+        }
+        int p;
+        try {
+            p = Integer.parseInt(portText);
+        } catch (NumberFormatException e) {
+            p = -1;
+        }
+        boolean literal = host.matches("[0-9.]+") || bracketed && host.matches("[0-9a-fA-F:.]+");
+        if (host.isEmpty() || p < 0 || p > 65535 || !literal) {
+            throw new Errors.UsageException("--listen " + text + ": expected ADDRESS:PORT with an IP address,"
+                    + " e.g. 0.0.0.0:3000 or [::]:3000 (IPv6 in brackets)");
+        }
+        try {
+            return new java.net.InetSocketAddress(InetAddress.getByName(host), p);
+        } catch (java.net.UnknownHostException e) {
+            throw new Errors.UsageException("--listen " + text + ": not an IP address");
+        }
+    }
+
     private int serve(KeyPair keys, boolean ephemeral) throws Exception {
         RendezvousServer.Builder builder = RendezvousServer.builder()
                 .port(port)
@@ -138,6 +195,35 @@ final class ServerCommand implements Callable<Integer> {
         if (threads != null) {
             builder.workerThreads(threads);
         }
+        if (!listen.isEmpty()) {
+            java.util.List<java.net.InetSocketAddress> at = new java.util.ArrayList<>();
+            for (String l : listen) {
+                at.add(listenAddress(l));
+            }
+            builder.listen(at.toArray(new java.net.InetSocketAddress[0]));
+        }
+        if (probePort != null) {
+            if (probePort < 1 || probePort > 65535 || probePort == port && listen.isEmpty()) {
+                throw new Errors.UsageException("--probe-port must be 1 to 65535 and differ from the"
+                        + " rendezvous port, not " + probePort);
+            }
+            builder.probePort(probePort);
+        }
+        if (!probeAddresses.isEmpty()) {
+            try {
+                builder.alternateAddress(probeAddresses.toArray(new InetAddress[0]));
+            } catch (IllegalArgumentException e) {
+                throw new Errors.UsageException("--probe-address: " + e.getMessage());
+            }
+        }
+        if (allowFile != null) {
+            try {
+                builder.allowFile(allowFile);
+            } catch (java.io.IOException e) {
+                throw new Errors.UsageException("--allow-file: " + e.getMessage());
+            }
+        }
+        builder.mutual(mutual);
         if (handshakeRate != null) {
             if (handshakeRate < 0) {
                 throw new Errors.UsageException("--handshake-rate must be 0 (off) or positive, not "

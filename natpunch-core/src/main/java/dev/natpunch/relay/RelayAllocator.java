@@ -3,6 +3,7 @@ package dev.natpunch.relay;
 import dev.natpunch.crypto.Key;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -43,4 +44,11 @@ public interface RelayAllocator {
      * relay endpoint in lookup results and pushes. Carries no token.
      */
     Optional<InetSocketAddress> endpointFacing(Key client, Key peer);
+
+    /**
+     * How long a PENDING request is kept: the lifetime a caller puts in the PENDING answer it
+     * gives without asking the allocator (a peer the requester may not see), so that the answer
+     * is the same as for a peer that has not asked yet.
+     */
+    Duration pendingLifetime();
 }

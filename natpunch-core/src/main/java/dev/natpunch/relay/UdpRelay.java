@@ -325,6 +325,11 @@ final class UdpRelay implements Relay {
         return a == null ? Optional.empty() : Optional.of(a.side(client).endpoint);
     }
 
+    @Override
+    public Duration pendingLifetime() {
+        return pendingLifetime;
+    }
+
     private AllocationResult unavailable() {
         unavailable.increment();
         return AllocationResult.unavailable();

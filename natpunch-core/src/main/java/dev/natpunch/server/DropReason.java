@@ -36,6 +36,11 @@ public enum DropReason {
      * this second.
      */
     RATE_LIMITED,
+    /**
+     * A handshake from a key that is not on the server's allow-list
+     * ({@link RendezvousServer.Builder#allowList}); the key is never registered.
+     */
+    NOT_ALLOWED,
     /** A handshake from a new client key while the registration table is full. */
     REGISTRATIONS_FULL,
     /** A handshake that would need a new session while the session table is full. */

@@ -71,6 +71,10 @@ final class PacketHandler {
     final VersionClock versions;
     final SealedRequests sealed;
     final Pushes pushes;
+    /** Null when every key is served. */
+    final AllowList allowList;
+    /** Mutual mode: A is shown to B only if A asked for B. */
+    final boolean mutual;
     /** Null when this server offers no relay. */
     final RelayRequests relay;
     final Registry registry;
@@ -99,7 +103,9 @@ final class PacketHandler {
         this.sealed = new SealedRequests(this);
         this.pushes = new Pushes(this, config.extensions.subscriptionsPerSession(),
                 config.extensions.totalSubscriptions());
-        this.relay = config.relay == null ? null : new RelayRequests(config.relay);
+        this.allowList = config.extensions.allowList();
+        this.mutual = config.extensions.mutual();
+        this.relay = config.relay == null ? null : new RelayRequests(this, config.relay);
         this.registry = new Registry(config.maxRegistrations);
         this.sessions = new SessionTable(config.maxSessions);
         this.maxSessions = config.maxSessions;
@@ -195,6 +201,10 @@ final class PacketHandler {
         long timestamp = Wire.readLong(scratch.payload, 0);
         Capabilities answer = negotiate(scratch.payload, payloadLength, source);
         Key client = noise.remoteStaticKey();
+        if (allowList != null && !allowList.contains(client)) {
+            // Never registered; to the client it looks like a server that is not there (section 7).
+            return failHandshake(DropReason.NOT_ALLOWED, source);
+        }
         int proposal = HandshakeInitiation.proposedIndex(in, off);
         if (sessions.size() >= maxSessions) {
             purgeIfDue();
@@ -370,6 +380,29 @@ final class PacketHandler {
         pushes.changed(reg.key);
     }
 
+    /**
+     * Whether {@code requester} may see {@code target} (section 7): both on the allow-list, if
+     * there is one, and in mutual mode the target asked for the requester during its current
+     * registration. Everyone may see themselves.
+     */
+    boolean visible(Registration requester, Registration target) {
+        AllowList allow = allowList;
+        if (allow != null && (!allow.contains(requester.keyBytes, 0) || !allow.contains(target.keyBytes, 0))) {
+            return false;
+        }
+        return !mutual || requester == target || target.hasAsked(requester);
+    }
+
+    /**
+     * Mutual mode: records that {@code requester} asked for the key at {@code b[off..]}. The first
+     * time, the requester becomes visible to that key's owner, which is a change to push.
+     */
+    void recordAsked(Registration requester, byte[] b, int off) {
+        if (mutual && requester.recordAsked(b, off)) {
+            pushes.changed(requester.key);
+        }
+    }
+
     /** Counts an authenticated datagram toward the session's return address for pushes (6.3). */
     void noteDatagram(Session session, InetSocketAddress source, int len) {
         PushState push = session.push;
@@ -408,7 +441,9 @@ final class PacketHandler {
 
         Registration target = registry.find(plain, Wire.LOOKUP_PEER_KEY_OFFSET);
         Endpoint found = null;
-        if (target != null && !target.removed && !target.isExpired(now, registrationTtlMillis)) {
+        recordAsked(owner, plain, Wire.LOOKUP_PEER_KEY_OFFSET);
+        if (target != null && !target.removed && !target.isExpired(now, registrationTtlMillis)
+                && visible(owner, target)) {
             // Type 3 answers carry IPv4 only, in version 2 sessions too (protocol-v2.md 3.3).
             found = target.liveEndpoint4(now, registrationTtlMillis);
         }

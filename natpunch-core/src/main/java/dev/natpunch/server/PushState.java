@@ -234,8 +234,11 @@ final class PushState {
                 int end = entries.write(scratch, pos, k, want, session, now);
                 long digest = Pushes.digest(scratch, pos + 32 + 4, end);
                 long[] last = keys.get(k);
-                if (last == null || last[0] == digest) {
-                    it.remove(); // unsubscribed, or the subscriber already has this state
+                if (last == null || last[0] == digest
+                        || last[0] == UNKNOWN && !entries.visible(session, k)) {
+                    // Unsubscribed, or nothing new; and a key the subscriber may not see is never
+                    // pushed, not even as "gone" (section 7: invisible is not found, and silent).
+                    it.remove();
                     continue;
                 }
                 if (end > limit) {

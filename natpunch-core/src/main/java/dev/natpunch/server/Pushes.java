@@ -34,6 +34,9 @@ final class Pushes implements AutoCloseable {
     /** Writes a push entry for a key at {@code pos} of {@code p}; returns where it ends. */
     interface EntryWriter {
         int write(byte[] p, int pos, KeyRef key, int want, Session subscriber, long now);
+
+        /** Whether {@code subscriber} may see {@code key} now (allow-list, mutual mode). */
+        boolean visible(Session subscriber, KeyRef key);
     }
 
     private final PacketHandler server;
@@ -128,7 +131,7 @@ final class Pushes implements AutoCloseable {
     void wake(PushState s) {
         ScheduledThreadPoolExecutor t = thread;
         if (t != null && s.queueFlush()) {
-            submit(() -> s.flush(server.clock.millis(), server.sealed::writePushEntry, plain), t);
+            submit(() -> s.flush(server.clock.millis(), server.sealed, plain), t);
         }
     }
 
@@ -140,7 +143,7 @@ final class Pushes implements AutoCloseable {
         long now = server.clock.millis();
         for (PushState s : subscribers) {
             if (s.due(key)) {
-                s.flush(now, server.sealed::writePushEntry, plain);
+                s.flush(now, server.sealed, plain);
             }
         }
     }

@@ -16,8 +16,15 @@ import dev.natpunch.crypto.Key;
 final class Registration {
     static final byte[] NO_CANDIDATES = new byte[0];
 
+    /** Keys one registration remembers having asked for (mutual mode); beyond that, the oldest go. */
+    static final int MAX_ASKED = 1024;
+
     final Key key;
+    /** The key's 32 bytes, for allocation-free comparisons; never written to. */
+    final byte[] keyBytes;
     final int hash;
+    /** Mutual mode: keys this client asked for during this registration; guarded by itself. */
+    private java.util.LinkedHashSet<KeyRef> asked;
 
     /** Next registration in the same bucket; written under the bucket's stripe lock. */
     volatile Registration next;
@@ -44,6 +51,7 @@ final class Registration {
 
     Registration(Key key, int hash, long nowMillis) {
         this.key = key;
+        this.keyBytes = key.toBytes();
         this.hash = hash;
         this.lastSeenMillis = nowMillis;
     }
@@ -62,6 +70,32 @@ final class Registration {
     Endpoint liveEndpoint6(long nowMillis, long ttlMillis) {
         Endpoint e = endpoint6;
         return e != null && nowMillis - seen6Millis <= ttlMillis ? e : null;
+    }
+
+    /** Records that this client asked for the key at {@code b[off..]}; true if it had not before. */
+    boolean recordAsked(byte[] b, int off) {
+        KeyRef k = KeyRef.of(b, off);
+        synchronized (this) {
+            if (asked == null) {
+                asked = new java.util.LinkedHashSet<>();
+            }
+            if (asked.contains(k)) {
+                return false;
+            }
+            if (asked.size() >= MAX_ASKED) {
+                asked.remove(asked.iterator().next());
+            }
+            asked.add(k);
+            return true;
+        }
+    }
+
+    /** Whether this client asked for {@code other} during this registration. */
+    boolean hasAsked(Registration other) {
+        KeyRef k = KeyRef.of(other.keyBytes, 0);
+        synchronized (this) {
+            return asked != null && asked.contains(k);
+        }
     }
 
     int candidateCount() {

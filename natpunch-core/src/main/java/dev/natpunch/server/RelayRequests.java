@@ -21,19 +21,24 @@ import java.util.Optional;
  * RELAY feature, so only then does a session get here.
  */
 final class RelayRequests {
+    private final PacketHandler server;
     private final RelayAllocator relay;
 
-    RelayRequests(RelayAllocator relay) {
+    RelayRequests(PacketHandler server, RelayAllocator relay) {
+        this.server = server;
         this.relay = relay;
     }
 
     /**
-     * Writes the RELAY_RESULT for the checked request at {@code p[0..]} from {@code requester},
-     * whose datagram came from {@code source}, into {@code a}.
+     * Writes the RELAY_RESULT for the checked request at {@code p[0..]} from {@code owner}'s
+     * client, whose datagram came from {@code source}, into {@code a}. When the request completes
+     * a pair, the requester's endpoint set changes for the peer (it now has a relay port facing
+     * the peer), so its subscribers get a push: the peer, waiting in PENDING, learns at once.
      *
      * @return the plaintext length
      */
-    int answer(Key requester, byte[] p, InetSocketAddress source, byte[] a) {
+    int answer(Registration owner, byte[] p, InetSocketAddress source, long now, byte[] a) {
+        Key requester = owner.key;
         int id = Sealed.id(p, 0);
         int keyOff = RelayControl.peerKeyOffset(0);
         Key peer = Key.fromBytes(Arrays.copyOfRange(p, keyOff, keyOff + Key.LENGTH));
@@ -41,10 +46,29 @@ final class RelayRequests {
             relay.release(requester, peer);
             return RelayControl.writeResult(a, 0, id, RelayControl.STATUS_RELEASED, 0);
         }
+        // Asking to be relayed to a key is asking for it (mutual mode). Looked up first, then the
+        // rule applied: a peer that is unknown, or that either side may not see, gets the answer
+        // of a peer that has not asked yet (section 7), and a pair that was allowed once is ended.
+        Registration target = server.registry.find(p, keyOff);
+        server.recordAsked(owner, p, keyOff);
+        if (target == null || target.removed || !server.visible(owner, target) || !server.visible(target, owner)) {
+            if (relay.endpointFacing(requester, peer).isPresent()) {
+                relay.release(requester, peer);
+            }
+            return RelayControl.writeResult(a, 0, id, RelayControl.STATUS_PENDING, seconds(relay.pendingLifetime()));
+        }
         // The relay side faces the family this client reaches us with (IPv4-mapped sources arrive as IPv4).
         StandardProtocolFamily family = source.getAddress() instanceof Inet4Address
                 ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6;
+        boolean wasReady = relay.endpointFacing(requester, peer).isPresent();
         AllocationResult r = relay.allocate(requester, peer, family);
+        if (r.status() == AllocationResult.Status.READY && !wasReady) {
+            synchronized (owner) {
+                if (!owner.removed) {
+                    server.endpointsChanged(owner, now);
+                }
+            }
+        }
         switch (r.status()) {
             case READY: {
                 InetSocketAddress e = r.endpoint().orElseThrow();

@@ -158,6 +158,32 @@ public interface RendezvousServer extends AutoCloseable {
          */
         Builder alternateAddress(InetAddress... addresses);
 
+        /**
+         * Serves only the keys on {@code list} (null, the default: everyone). Handshakes of other
+         * keys are dropped ({@link DropReason#NOT_ALLOWED}), so they are never registered, and a
+         * key that is not (or no longer) on the list is answered as not registered to everyone,
+         * in version 1 and version 2 alike. {@link AllowList#replace} changes it while running.
+         */
+        Builder allowList(AllowList list);
+
+        /**
+         * Like {@link #allowList} with the keys of {@code file} (one base64 key per line, {@code #}
+         * comments). The server checks the file's modification time every second and reloads it
+         * when it changes; a file that then fails to parse keeps the previous list and logs one
+         * warning.
+         *
+         * @throws java.io.IOException if the file cannot be read now or a line is not a key (the
+         *     message names the line)
+         */
+        Builder allowFile(java.nio.file.Path file) throws java.io.IOException;
+
+        /**
+         * Mutual mode: the server shows A's endpoints to B only if A has asked for B (a lookup of
+         * either version, or a subscription) during A's current registration, so that two peers
+         * see each other only when each lists the other. Default off.
+         */
+        Builder mutual(boolean on);
+
         /** The server's static key pair. Default: a freshly generated one. */
         Builder keyPair(KeyPair keyPair);
 

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * not sent. A LOOKUP allocates nothing unless INFO logging, a listener or relay endpoints
  * (WANT_RELAY with a relay) are on.
  */
-final class SealedRequests {
+final class SealedRequests implements Pushes.EntryWriter {
     private static final Logger log = LoggerFactory.getLogger(RendezvousServer.class);
 
     private final PacketHandler server;
@@ -149,7 +149,7 @@ final class SealedRequests {
         }
         switch (kind) {
             case V2Wire.KIND_RELAY:
-                return seal(session, scratch.answer, server.relay.answer(session.owner.key, p, source, scratch.answer),
+                return seal(session, scratch.answer, server.relay.answer(session.owner, p, source, now, scratch.answer),
                         len, source, out, outOff);
             case V2Wire.KIND_LOOKUP:
                 return lookup(session, p, len, source, now, out, outOff, scratch);
@@ -186,7 +186,10 @@ final class SealedRequests {
             Registration target = server.registry.find(p, keyOff);
             int version = target != null ? target.version : 0;
             int first = pos + BatchLookup.ENTRY_HEADER_LENGTH;
-            int c = target != null ? writeEndpoints(a, first, target, want, now, session.owner.key) : 0;
+            server.recordAsked(session.owner, p, keyOff);
+            // Looked up first, then the rule applied: denied takes the path of not found (section 7).
+            int c = target != null && server.visible(session.owner, target)
+                    ? writeEndpoints(a, first, target, want, now, session.owner.key) : 0;
             if (c > 0) {
                 int end = pos + BatchLookup.entryLength(c);
                 if (end > limit) {
@@ -291,6 +294,11 @@ final class SealedRequests {
     private int subscribe(Session session, byte[] p, int len, InetSocketAddress source, byte[] out, int outOff,
                           PacketHandler.Scratch scratch) {
         int cap = server.pushes.perSessionCap();
+        if (Subscription.operation(p, 0) != Subscription.OP_REMOVE) {
+            for (int i = 0; i < Subscription.keyCount(p, 0); i++) {
+                server.recordAsked(session.owner, p, Subscription.keyOffset(0, i));
+            }
+        }
         int r = session.push.subscribe(Subscription.operation(p, 0), Subscription.want(p, 0) & negotiatedWant(session),
                 p, 0, Subscription.keyCount(p, 0), cap);
         byte[] a = scratch.answer;
@@ -305,12 +313,29 @@ final class SealedRequests {
      *
      * @return where the entry ends
      */
-    int writePushEntry(byte[] a, int pos, KeyRef key, int want, Session subscriber, long now) {
+    /**
+     * A key that is gone can only be judged by the allow-list; in mutual mode, whom it had asked
+     * for went with its registration, so it counts as invisible (its subscribers who were never
+     * pushed it then get no "gone" push either).
+     */
+    @Override
+    public boolean visible(Session subscriber, KeyRef key) {
+        Registration target = server.registry.find(key.bytes(), 0);
+        if (target != null) {
+            return server.visible(subscriber.owner, target);
+        }
+        AllowList allow = server.allowList;
+        return !server.mutual && (allow == null
+                || allow.contains(subscriber.owner.keyBytes, 0) && allow.contains(key.bytes(), 0));
+    }
+
+    @Override
+    public int write(byte[] a, int pos, KeyRef key, int want, Session subscriber, long now) {
         byte[] k = key.bytes();
         Registration target = server.registry.find(k, 0);
         int version = target != null ? target.version : 0;
-        int c = target != null ? writeEndpoints(a, pos + Push.ENTRY_HEADER_LENGTH, target, want, now,
-                subscriber.owner.key) : 0;
+        int c = target != null && server.visible(subscriber.owner, target)
+                ? writeEndpoints(a, pos + Push.ENTRY_HEADER_LENGTH, target, want, now, subscriber.owner.key) : 0;
         if (c == 0) {
             version = server.versions.next(now);
         }

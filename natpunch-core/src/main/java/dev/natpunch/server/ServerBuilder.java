@@ -32,6 +32,9 @@ final class ServerBuilder implements RendezvousServer.Builder {
     private List<InetSocketAddress> listen = List.of();
     private int probePort;
     private List<InetAddress> alternateAddresses = List.of();
+    private AllowList allowList;
+    private java.nio.file.Path allowFile;
+    private boolean mutual;
 
     @Override
     public RendezvousServer.Builder port(int port) {
@@ -158,6 +161,26 @@ final class ServerBuilder implements RendezvousServer.Builder {
     }
 
     @Override
+    public RendezvousServer.Builder allowList(AllowList list) {
+        this.allowList = list;
+        this.allowFile = null;
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder allowFile(java.nio.file.Path file) throws java.io.IOException {
+        this.allowList = AllowList.of(AllowList.parse(file));
+        this.allowFile = file;
+        return this;
+    }
+
+    @Override
+    public RendezvousServer.Builder mutual(boolean on) {
+        this.mutual = on;
+        return this;
+    }
+
+    @Override
     public RendezvousServer.Builder protocolVersion(int highest) {
         if (highest != 1 && highest != 2) {
             throw new IllegalArgumentException("protocol version must be 1 or 2, got " + highest);
@@ -188,7 +211,8 @@ final class ServerBuilder implements RendezvousServer.Builder {
         return new UdpRendezvousServer(new ServerConfig(port, bindAddress, keys, registrationTtl.toMillis(),
                 sessionTtl.toMillis(), maxRegistrations, maxSessions, workerThreads, listener, clock,
                 handshakesPerSecond, handshakeBurst, ServerConfig.Extensions.DEFAULTS.withProtocolVersion(protocolVersion)
-                        .withSockets(listen, probePort, alternateAddresses), relay));
+                        .withSockets(listen, probePort, alternateAddresses).withAccess(allowList, allowFile, mutual),
+                relay));
     }
 
     /**

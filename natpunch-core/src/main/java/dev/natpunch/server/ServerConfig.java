@@ -38,18 +38,23 @@ final class ServerConfig {
      * @param listen the primary addresses; empty: {@code port} and {@code bindAddress}
      * @param probePort the NAT probe port next to each primary address, 0 for none
      * @param alternateAddresses second addresses for NAT probing, at most one per family
+     * @param allowList the keys served, null for all
+     * @param allowFile the file {@code allowList} is loaded from and reloaded when it changes, or null
+     * @param mutual whether A is shown to B only if A asked for B
      */
     record Extensions(int protocolVersion, int subscriptionsPerSession, long totalSubscriptions,
-                      List<InetSocketAddress> listen, int probePort, List<InetAddress> alternateAddresses) {
+                      List<InetSocketAddress> listen, int probePort, List<InetAddress> alternateAddresses,
+                      AllowList allowList, java.nio.file.Path allowFile, boolean mutual) {
         /** protocol-v2.md 6.2's default. */
         static final int DEFAULT_SUBSCRIPTIONS_PER_SESSION = 1024;
         /** About 200 bytes each (two map entries and a key copy), an eighth of the heap at most. */
         static final int SUBSCRIPTION_BYTES = 200;
         static final Extensions DEFAULTS = new Extensions(2, DEFAULT_SUBSCRIPTIONS_PER_SESSION,
-                ServerBuilder.defaultCap(10_000_000, 8, SUBSCRIPTION_BYTES), List.of(), 0, List.of());
+                ServerBuilder.defaultCap(10_000_000, 8, SUBSCRIPTION_BYTES), List.of(), 0, List.of(), null, null, false);
 
         Extensions(int protocolVersion, int subscriptionsPerSession, long totalSubscriptions) {
-            this(protocolVersion, subscriptionsPerSession, totalSubscriptions, List.of(), 0, List.of());
+            this(protocolVersion, subscriptionsPerSession, totalSubscriptions, List.of(), 0, List.of(), null, null,
+                    false);
         }
 
         Extensions {
@@ -62,12 +67,17 @@ final class ServerConfig {
 
         Extensions withSockets(List<InetSocketAddress> primaries, int probe, List<InetAddress> alternates) {
             return new Extensions(protocolVersion, subscriptionsPerSession, totalSubscriptions, primaries, probe,
-                    alternates);
+                    alternates, allowList, allowFile, mutual);
         }
 
         Extensions withProtocolVersion(int version) {
             return new Extensions(version, subscriptionsPerSession, totalSubscriptions, listen, probePort,
-                    alternateAddresses);
+                    alternateAddresses, allowList, allowFile, mutual);
+        }
+
+        Extensions withAccess(AllowList allow, java.nio.file.Path file, boolean mutualMode) {
+            return new Extensions(protocolVersion, subscriptionsPerSession, totalSubscriptions, listen, probePort,
+                    alternateAddresses, allow, file, mutualMode);
         }
     }
 

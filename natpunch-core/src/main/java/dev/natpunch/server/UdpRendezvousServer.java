@@ -94,6 +94,11 @@ final class UdpRendezvousServer implements RendezvousServer {
             return t;
         });
         exec.scheduleWithFixedDelay(this::sweepQuietly, interval, interval, TimeUnit.MILLISECONDS);
+        java.nio.file.Path allowFile = config.extensions.allowFile();
+        if (allowFile != null) {
+            allowFileStamp = stamp(allowFile);
+            exec.scheduleWithFixedDelay(() -> reloadAllowFile(allowFile), 1, 1, TimeUnit.SECONDS);
+        }
         sweeper = exec;
         for (BoundSocket b : sockets) {
             if (b.primary()) {
@@ -182,6 +187,33 @@ final class UdpRendezvousServer implements RendezvousServer {
         channels.add(ch);
         sockets.add(b);
         return b;
+    }
+
+    /** The allow file's modification time and size when last read (or tried). */
+    private volatile String allowFileStamp;
+
+    private static String stamp(java.nio.file.Path file) {
+        try {
+            return java.nio.file.Files.getLastModifiedTime(file) + "/" + java.nio.file.Files.size(file);
+        } catch (IOException e) {
+            return "unreadable";
+        }
+    }
+
+    /** Reloads the allow file when it changed; a bad file keeps the previous list (one warning per change). */
+    void reloadAllowFile(java.nio.file.Path file) {
+        String now = stamp(file);
+        if (now.equals(allowFileStamp)) {
+            return;
+        }
+        allowFileStamp = now;
+        try {
+            List<dev.natpunch.crypto.Key> keys = AllowList.parse(file);
+            config.extensions.allowList().replace(new java.util.HashSet<>(keys));
+            log.info("Reloaded the allow-list {}: {} keys", file, keys.size());
+        } catch (IOException | RuntimeException e) {
+            log.warn("Keeping the previous allow-list: {}", e.getMessage());
+        }
     }
 
     /** Sends a push from a primary socket of the destination's family. */

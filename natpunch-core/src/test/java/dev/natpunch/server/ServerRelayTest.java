@@ -11,8 +11,10 @@ import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.protocol.v2.BatchLookup;
 import dev.natpunch.protocol.v2.Capabilities;
 import dev.natpunch.protocol.v2.ErrorMessage;
+import dev.natpunch.protocol.v2.Push;
 import dev.natpunch.protocol.v2.RelayControl;
 import dev.natpunch.protocol.v2.Sealed;
+import dev.natpunch.protocol.v2.Subscription;
 import dev.natpunch.protocol.v2.V2Wire;
 import dev.natpunch.protocol.v2.WireEndpoint;
 import dev.natpunch.relay.Relay;
@@ -54,7 +56,11 @@ class ServerRelayTest {
     }
 
     private RendezvousServer server(boolean withRelay) throws IOException {
-        RendezvousServer.Builder b = RendezvousServer.builder().bindAddress(LOOPBACK).clock(clock).workerThreads(2);
+        return server(withRelay, RendezvousServer.builder());
+    }
+
+    private RendezvousServer server(boolean withRelay, RendezvousServer.Builder b) throws IOException {
+        b.bindAddress(LOOPBACK).clock(clock).workerThreads(2);
         if (withRelay) {
             int first = ThreadLocalRandom.current().nextInt(10_000, 31_000);
             relay = Relay.builder().address(LOOPBACK).portRange(first, first + 19)
@@ -172,6 +178,71 @@ class ServerRelayTest {
                 kinds(lookup(a, kb, want & ~V2Wire.WANT_RELAY)), "only when asked for");
         assertEquals(List.of(WireEndpoint.Kind.SERVER_REFLEXIVE),
                 kinds(lookup(peer(server), kb, want)), "a third client sees no relay port of the pair");
+    }
+
+    @Test
+    void thePeerWaitingInPendingIsPushedItsRelayPortWhenThePairIsMade() throws Exception {
+        RendezvousServer server = server(true);
+        V2Peer a = peer(server);
+        V2Peer b = peer(server);
+        Key kb = b.keys.publicKey();
+        byte[] plain = new byte[V2Wire.MAX_PLAINTEXT];
+        int n = Subscription.writeRequest(plain, 0, 3, Subscription.OP_REPLACE,
+                V2Wire.WANT_IPV4 | V2Wire.WANT_SERVER_REFLEXIVE | V2Wire.WANT_RELAY, new Key[] {kb}, 0, 1);
+        assertEquals(V2Wire.KIND_SUBSCRIBE_RESULT, Sealed.kind(a.request(plain, n, V2Wire.MAX_DATAGRAM), 0));
+        // Padded to the full size: until a's address is validated by an ack, a push is no longer
+        // than a's last datagram (6.3).
+        assertEquals(RelayControl.STATUS_PENDING,
+                RelayControl.status(relayRequest(a, RelayControl.OP_ALLOCATE, kb, V2Wire.MAX_DATAGRAM), 0));
+
+        relayRequest(b, RelayControl.OP_ALLOCATE, a.keys.publicKey(), RELAY_PAD);
+        byte[] push = a.open(a.receive());
+        assertNotNull(push, "no push");
+        assertEquals(V2Wire.KIND_PUSH_UPDATE, Sealed.kind(push, 0));
+        int e = Push.firstEntry(0);
+        assertTrue(kb.equalsBytes(push, Push.entryKeyOffset(e)));
+        WireEndpoint last = WireEndpoint.read(push, Push.entryEndpoint(e, Push.entryEndpointCount(push, e) - 1));
+        assertEquals(WireEndpoint.Kind.RELAY, last.kind());
+        assertEquals(new InetSocketAddress(last.address(), last.port()), relay.endpointFacing(a.keys.publicKey(), kb).orElseThrow());
+    }
+
+    @Test
+    void aPeerThatIsUnknownOrMayNotBeSeenGetsThePendingAnswerAndNoAllocation() throws Exception {
+        KeyPair hidden = KeyPair.generate();
+        AllowList allow = AllowList.of(List.of());
+        RendezvousServer server = server(true, RendezvousServer.builder().allowList(allow));
+        V2Peer a = new V2Peer(KeyPair.generate(), server.publicKey(), server.localAddress());
+        V2Peer b = new V2Peer(hidden, server.publicKey(), server.localAddress());
+        toClose.add(a);
+        toClose.add(b);
+        allow.replace(java.util.Set.of(a.keys.publicKey(), b.keys.publicKey()));
+        assertNotNull(a.handshake(1, System.nanoTime(), OFFER_ALL));
+        assertNotNull(b.handshake(1, System.nanoTime(), OFFER_ALL));
+        byte[] unasked = relayRequest(a, RelayControl.OP_ALLOCATE, b.keys.publicKey(), RELAY_PAD);
+        relay.release(a.keys.publicKey(), b.keys.publicKey());
+        allow.replace(java.util.Set.of(a.keys.publicKey()));
+        byte[] denied = relayRequest(a, RelayControl.OP_ALLOCATE, b.keys.publicKey(), RELAY_PAD);
+        byte[] unknown = relayRequest(a, RelayControl.OP_ALLOCATE, KeyPair.generate().publicKey(), RELAY_PAD);
+        assertArrayEquals(unasked, denied, "denied looks exactly like a peer that has not asked");
+        assertArrayEquals(unasked, unknown, "and like an unknown key");
+        assertEquals(0, relay.metrics().pending(), "neither reached the relay");
+        assertEquals(V2Wire.KIND_RELAY_RESULT, Sealed.kind(
+                relayRequest(b, RelayControl.OP_ALLOCATE, a.keys.publicKey(), RELAY_PAD), 0));
+        assertEquals(0, relay.metrics().allocations(), "b, no longer allowed, cannot complete the pair");
+    }
+
+    @Test
+    void inMutualModeThePairIsMadeOnceBothHaveAskedForEachOther() throws Exception {
+        RendezvousServer server = server(true, RendezvousServer.builder().mutual(true));
+        V2Peer a = peer(server);
+        V2Peer b = peer(server);
+        Key ka = a.keys.publicKey();
+        Key kb = b.keys.publicKey();
+        assertEquals(RelayControl.STATUS_PENDING, RelayControl.status(relayRequest(a, RelayControl.OP_ALLOCATE, kb, RELAY_PAD), 0));
+        assertEquals(RelayControl.STATUS_PENDING, RelayControl.status(relayRequest(b, RelayControl.OP_ALLOCATE, ka, RELAY_PAD), 0));
+        assertEquals(RelayControl.STATUS_READY, RelayControl.status(relayRequest(a, RelayControl.OP_ALLOCATE, kb, RELAY_PAD), 0),
+                "a's repeat, now that each has asked for the other");
+        assertEquals(RelayControl.STATUS_READY, RelayControl.status(relayRequest(b, RelayControl.OP_ALLOCATE, ka, RELAY_PAD), 0));
     }
 
     /** The endpoints of a one-key LOOKUP's only entry (none when the key is not found). */

@@ -26,14 +26,18 @@ class FaultToleranceIT {
     /** Persistent keepalive 5 s: a silent peer counts as stale after 2 x 5 + 5 s. */
     private static final String[] CLIENT_OPTIONS = {"-c", "-d", "1", "-k", "5"};
     private static final Duration FORM = Duration.ofSeconds(60);
-    private static final Duration CONVERGE = Duration.ofSeconds(60);
     /**
-     * Issue 7.3 asks for 30%. Today's version-1 resolver sends each request once, waits 10 s for
-     * the answer, and after one lost lookup starts over with a new handshake after a growing
-     * pause, so at 30% it needs minutes for three peers (seen here: not done after 150 s). The
-     * default is what it meets; {@code -Dnatpunch.it.lossPercent=30} runs the issue's case.
+     * With push updates the version-2 client passes over its peers only every 30 s, so it may
+     * notice a restarted server or a stale endpoint that much later (44 s and 32 s seen here).
      */
-    private static final int LOSS_PERCENT = Integer.getInteger("natpunch.it.lossPercent", 10);
+    private static final Duration CONVERGE = Duration.ofSeconds(90);
+    /**
+     * Issue 7.3's 30%. The version-2 client formed the mesh in 14 to 66 s here. The version-1
+     * resolver ({@code --protocol 1} in {@link #CLIENT_OPTIONS}) sends each request once, waits
+     * 10 s for the answer and after one lost lookup starts over with a new handshake after a
+     * growing pause: it had not formed the mesh after 150 s, and needs about 10% to pass.
+     */
+    private static final int LOSS_PERCENT = Integer.getInteger("natpunch.it.lossPercent", 30);
     private static final Duration LOSSY_FORM = Duration.ofSeconds(150);
     /**
      * A spinning client burns a whole core; one that waits uses a few percent (1 to 6% here),

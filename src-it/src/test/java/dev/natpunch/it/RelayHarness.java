@@ -7,6 +7,8 @@ import dev.natpunch.protocol.v2.RelayControl;
 import dev.natpunch.protocol.v2.V2Wire;
 import dev.natpunch.relay.AllocationResult;
 import dev.natpunch.relay.Relay;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -24,6 +26,8 @@ import java.util.HexFormat;
  *       BYTES_PER_SECOND 0 is no bandwidth limit.
  *   <li>{@code bind RELAY_IP:PORT LOCAL_PORT TOKEN}: sends the bind datagram to the relay from
  *       LOCAL_PORT, which WireGuard holds, through a raw socket, as the client does.
+ *   <li>{@code send RELAY_IP:PORT HEX...}: sends each datagram from one ordinary UDP socket, as
+ *       a third party would.
  * </ul>
  */
 public final class RelayHarness {
@@ -35,8 +39,11 @@ public final class RelayHarness {
             serve(args);
         } else if (args.length == 4 && args[0].equals("bind")) {
             bind(args);
+        } else if (args.length >= 3 && args[0].equals("send")) {
+            send(args);
         } else {
-            System.err.println("usage: serve ADDRESS FIRST LAST KEY_A KEY_B BYTES_PER_SECOND | bind RELAY_IP:PORT LOCAL_PORT TOKEN");
+            System.err.println("usage: serve ADDRESS FIRST LAST KEY_A KEY_B BYTES_PER_SECOND"
+                    + " | bind RELAY_IP:PORT LOCAL_PORT TOKEN | send RELAY_IP:PORT HEX...");
             System.exit(2);
         }
     }
@@ -71,11 +78,25 @@ public final class RelayHarness {
         System.out.flush();
     }
 
-    private static void bind(String[] args) throws Exception {
-        String hostPort = args[1];
+    private static InetSocketAddress endpoint(String hostPort) throws Exception {
         int colon = hostPort.lastIndexOf(':');
-        InetSocketAddress relay = new InetSocketAddress(InetAddress.getByName(hostPort.substring(0, colon)),
+        return new InetSocketAddress(InetAddress.getByName(hostPort.substring(0, colon)),
                 Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    private static void send(String[] args) throws Exception {
+        InetSocketAddress relay = endpoint(args[1]);
+        try (DatagramSocket socket = new DatagramSocket()) {
+            for (int i = 2; i < args.length; i++) {
+                byte[] d = HexFormat.of().parseHex(args[i]);
+                socket.send(new DatagramPacket(d, d.length, relay));
+            }
+        }
+        System.out.println("sent");
+    }
+
+    private static void bind(String[] args) throws Exception {
+        InetSocketAddress relay = endpoint(args[1]);
         byte[] token = HexFormat.of().parseHex(args[3]);
         byte[] datagram = new byte[V2Wire.RELAY_BIND_LENGTH];
         RelayControl.writeBind(datagram, 0, token, 0);

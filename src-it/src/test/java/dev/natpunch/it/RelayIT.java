@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The relay is transparent to WireGuard: two wireguard-go peers behind symmetric NATs, which
  * cannot reach each other directly (see {@link HolePunchIT}), point their endpoints at their relay
- * ports on a public host and get a tunnel, both ways, with real NATs in between.
+ * ports on a public host and get a tunnel, both ways, with real NATs in between; a third host
+ * replaying their binds from elsewhere neither binds nor gets anything forwarded.
  */
 class RelayIT {
     private static final int FIRST_PORT = 40000;
@@ -112,6 +113,24 @@ class RelayIT {
             assertEquals(sb.endpoint(), b.wg().endpoint(a.wg()).orElseThrow());
             assertTrue(relay.awaitLine(Pattern.compile("^forwarded [1-9]"), MeshScenario.STARTUP).isPresent(), relay::output);
             assertTrue(relay.isAlive(), relay::output);
+
+            // A third host that saw both binds on the path replays them from its own address, and
+            // sends a WireGuard-shaped datagram to each port: none of it binds or is forwarded,
+            // and the tunnel goes on through the same ports.
+            Host mallory = s.lab().addPublicHost("mallory");
+            for (Side side : List.of(sa, sb)) {
+                ExecResult r = s.lab().exec(mallory, Duration.ofSeconds(60), harness("send",
+                        side.endpoint().getAddress().getHostAddress() + ":" + side.endpoint().getPort(),
+                        "06000000" + side.token(), "04000000" + "00".repeat(28)));
+                assertTrue(r.ok(), r::toString);
+            }
+            assertTrue(relay.awaitLine(Pattern.compile("UNKNOWN_SOURCE=2, BIND_REJECTED=2,"), MeshScenario.STARTUP)
+                    .isPresent(), relay::output);
+            assertTrue(a.wg().ping(b.wg().tunnelAddress()), relay::output);
+            assertTrue(b.wg().ping(a.wg().tunnelAddress()), relay::output);
+            assertEquals(sa.endpoint(), a.wg().endpoint(b.wg()).orElseThrow());
+            assertEquals(sb.endpoint(), b.wg().endpoint(a.wg()).orElseThrow());
+            assertTrue(relay.awaitLine(Pattern.compile("binds=2,"), Duration.ofSeconds(5)).isPresent(), relay::output);
         }
     }
 }

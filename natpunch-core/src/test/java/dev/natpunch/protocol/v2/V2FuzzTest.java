@@ -130,7 +130,7 @@ class V2FuzzTest {
     }
 
     /** Runs both checks and, for what passes, every accessor; returns 1 if something passed. */
-    private static int exercise(byte[] p, int off, int len) {
+    static int exercise(byte[] p, int off, int len) {
         int accepted = 0;
         if (V2Messages.checkToServer(p, off, len) == null) {
             readToServer(p, off, off + len);
