@@ -71,6 +71,30 @@ class RendezvousClientV2Test {
         assertEquals(t.localAddress(), c.observedEndpoint().orElseThrow());
     }
 
+    /** Our version-1-only server stands in for natpunch-go's: the offer is ignored, everything works in version 1. */
+    @Test
+    void againstAVersion1ServerTheClientSilentlyStaysOnVersion1() throws Exception {
+        try (RendezvousServer v1 = RendezvousServer.builder().bindAddress(LOOPBACK).protocolVersion(1).build()) {
+            v1.start();
+            KeyPair a = KeyPair.generate();
+            KeyPair b = KeyPair.generate();
+            UdpTransport ta = transport(v1.localAddress());
+            RendezvousClient ca = RendezvousClient.builder(a, v1.publicKey(), ta).build();
+            RendezvousClient cb = RendezvousClient.builder(b, v1.publicKey(), transport(v1.localAddress())).build();
+            toClose.add(ca);
+            toClose.add(cb);
+            ca.handshake();
+            assertEquals(1, ca.protocolVersion());
+            Map<Key, List<PeerEndpoint>> found = cb.lookupAll(List.of(a.publicKey(), KeyPair.generate().publicKey()));
+            assertEquals(1, cb.protocolVersion());
+            assertEquals(List.of(new PeerEndpoint(PeerEndpoint.Kind.SERVER_REFLEXIVE, ta.localAddress())),
+                    found.get(a.publicKey()));
+            assertFalse(cb.subscribe(List.of(a.publicKey())), "no push from a version 1 server");
+            assertTrue(cb.register(List.of()).isEmpty(), "no registration answer from a version 1 server");
+            assertEquals(0, v1.metrics().handshakesV2());
+        }
+    }
+
     @Test
     void aVersion1ClientStaysOnVersion1AndStillFindsAVersion2Peer() throws Exception {
         KeyPair a = KeyPair.generate();
@@ -180,6 +204,9 @@ class RendezvousClientV2Test {
             RendezvousClient cb = RendezvousClient.builder(b, withRelay.publicKey(), transport(withRelay.localAddress())).build();
             toClose.add(ca);
             toClose.add(cb);
+            // Both registered: a request for a key the server does not know is never recorded.
+            ca.handshake();
+            cb.handshake();
             assertTrue(ca.relay(b.publicKey()).isEmpty(), "pending until b asks too");
             RendezvousClient.RelayGrant gb = cb.relay(a.publicKey()).orElseThrow();
             RendezvousClient.RelayGrant ga = ca.relay(b.publicKey()).orElseThrow();
