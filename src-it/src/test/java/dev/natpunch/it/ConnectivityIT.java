@@ -42,9 +42,10 @@ class ConnectivityIT {
                 {"EIM_PORT_CHANGING", "port-independent", "false"},
                 {"SYMMETRIC", "address-and-port-dependent", "false"},
             };
-            for (String[] e : expected) {
-                Router r = s.lab().addRouter("n" + e[0].length() + e[0].charAt(4), NatKind.valueOf(e[0]));
-                Host h = s.lab().addHost(r, "h" + e[0].charAt(4) + e[0].length());
+            for (int i = 0; i < expected.length; i++) {
+                String[] e = expected[i];
+                Router r = s.lab().addRouter("n" + i, NatKind.valueOf(e[0]));
+                Host h = s.lab().addHost(r, "h" + i);
                 ExecResult out = s.lab().exec(h, Duration.ofSeconds(60), Lab.javaJar(s.jar(), "netcheck", "--json",
                         "--port", "40123", server, keys.publicKey().toBase64()));
                 System.out.println(e[0] + ": " + out.stdout().strip());
