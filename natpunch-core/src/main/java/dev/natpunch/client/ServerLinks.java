@@ -58,6 +58,13 @@ final class ServerLinks implements AutoCloseable {
     private final ResolveListener listener;
     private final ExecutorService executor;
     private final List<Link> links = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Addresses of other families that servers listed in INFO, to register there too. */
+    private final java.util.Queue<Discovered> discovered = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private KeyPair keys;
+    private int listenPort;
+
+    private record Discovered(ServerSpec spec, InetSocketAddress address) {
+    }
 
     /** A session with one address of one server. */
     private static final class Link {
@@ -67,6 +74,9 @@ final class ServerLinks implements AutoCloseable {
         volatile Set<Key> subscribedTo;
         volatile boolean pushing;
         volatile List<InetSocketAddress> registered;
+        volatile boolean asked;
+        /** Opened because the server listed the address: its failures are news only in the log. */
+        boolean discoveredLink;
         CompletableFuture<Map<Key, List<PeerEndpoint>>> inFlight;
         long downUntilNanos;
         Duration retry = FIRST_RETRY;
@@ -101,6 +111,8 @@ final class ServerLinks implements AutoCloseable {
      * @throws IOException if no server name resolves or no transport can be opened
      */
     synchronized void open(KeyPair keys, int listenPort) throws IOException {
+        this.keys = keys;
+        this.listenPort = listenPort;
         IOException first = null;
         List<String> unresolved = new ArrayList<>();
         for (ServerSpec spec : servers) {
@@ -116,14 +128,7 @@ final class ServerLinks implements AutoCloseable {
             }
             for (InetSocketAddress address : addresses.values()) {
                 try {
-                    RendezvousClient client = RendezvousClient
-                            .builder(keys, spec.key(), transports.open(address, listenPort))
-                            .responseTimeout(responseTimeout)
-                            .clock(clock)
-                            .protocolVersion(protocolVersion)
-                            .pushListener(onPush::accept)
-                            .build();
-                    links.add(new Link(spec, address, client));
+                    links.add(newLink(spec, address));
                 } catch (IOException e) {
                     first = first == null ? e : first;
                     LOG.debug("cannot reach {} at {}: {}", spec.describe(), address, e.getMessage());
@@ -139,6 +144,43 @@ final class ServerLinks implements AutoCloseable {
         }
     }
 
+    private Link newLink(ServerSpec spec, InetSocketAddress address) throws IOException {
+        RendezvousClient client = RendezvousClient
+                .builder(keys, spec.key(), transports.open(address, listenPort))
+                .responseTimeout(responseTimeout)
+                .clock(clock)
+                .protocolVersion(protocolVersion)
+                .pushListener(onPush::accept)
+                .build();
+        return new Link(spec, address, client);
+    }
+
+    /**
+     * Opens a session with each address of another family that a server listed, so that it
+     * registers that family of ours too (protocol-v2.md 6.4); one this machine cannot send to
+     * simply fails and rests.
+     */
+    private void openDiscovered() {
+        Discovered d;
+        while ((d = discovered.poll()) != null) {
+            StandardProtocolFamily family = Endpoints.family(d.address().getAddress());
+            ServerSpec spec = d.spec();
+            boolean have = links.stream().anyMatch(l -> l.spec.equals(spec)
+                    && Endpoints.family(l.address.getAddress()) == family);
+            if (have) {
+                continue;
+            }
+            try {
+                Link extra = newLink(spec, d.address());
+                extra.discoveredLink = true;
+                links.add(extra);
+                LOG.info("{} also listens on {}: registering there too", spec.describe(), Endpoints.format(d.address()));
+            } catch (IOException e) {
+                LOG.debug("cannot reach {} at {}: {}", spec.describe(), d.address(), e.getMessage());
+            }
+        }
+    }
+
     /**
      * Looks {@code keys} up at every server that is not resting after a failure, after making sure
      * each has the subscriptions and candidates asked for; merges what the answering servers say.
@@ -147,6 +189,7 @@ final class ServerLinks implements AutoCloseable {
      */
     synchronized Map<Key, List<PeerEndpoint>> lookupAll(List<Key> keys, Set<Key> subscribe, List<InetSocketAddress> candidates)
             throws IOException, InterruptedException {
+        openDiscovered();
         long now = System.nanoTime();
         List<Link> asked = new ArrayList<>();
         for (Link link : links) {
@@ -241,6 +284,15 @@ final class ServerLinks implements AutoCloseable {
                 link.registered = List.copyOf(candidates);
             }
             Map<Key, List<PeerEndpoint>> result = link.client.lookupAll(keys);
+            if (!link.asked && link.client.protocolVersion() >= 2) {
+                link.asked = true;
+                for (InetSocketAddress a : link.client.serverAddresses()) {
+                    if (Endpoints.family(a.getAddress()) != Endpoints.family(link.address.getAddress())
+                            && !a.getAddress().isLoopbackAddress() && !a.getAddress().isLinkLocalAddress()) {
+                        discovered.add(new Discovered(link.spec, a));
+                    }
+                }
+            }
             if (fresh) {
                 LOG.debug("registered with {} ({}), protocol version {}", link.spec.describe(), link.address,
                         link.client.protocolVersion());
@@ -263,7 +315,7 @@ final class ServerLinks implements AutoCloseable {
         link.registered = null;
         LOG.debug("{} ({}) failed, asking it again in {} s: {}", link.spec.describe(), link.address,
                 link.retry.toSeconds(), cause.getMessage());
-        if (links.size() > 1) {
+        if (links.size() > 1 && !link.discoveredLink) {
             listener.onRetry("the rendezvous server " + link.spec.describe(), cause);
         }
         Duration next = link.retry.multipliedBy(2);

@@ -119,6 +119,32 @@ class ProtocolV2IT {
         }
     }
 
+    /**
+     * Dual-stack peers given the server's IPv4 address only: each learns the server's IPv6
+     * address from INFO and registers its IPv6 address there too, so the other side is pushed both
+     * families; the tunnel comes up (over IPv4, which the resolver tries first).
+     */
+    @Test
+    void dualStackPeersRegisterBothFamiliesFromAnIpv4ServerAddress() {
+        try (MeshScenario s = MeshScenario.create()) {
+            s.startServer();
+            Router ra = s.lab().router("ra").nat(NatKind.EIM_PORT_PRESERVING).ipv6(dev.natpunch.it.lab.Ipv6Lan.FIREWALLED).add();
+            Router rb = s.lab().router("rb").nat(NatKind.EIM_PORT_CHANGING).ipv6(dev.natpunch.it.lab.Ipv6Lan.FIREWALLED).add();
+            Peer a = s.behind(ra, "a");
+            Peer b = s.behind(rb, "b");
+            MeshScenario.mesh(a, b);
+            BackgroundProcess ca = s.startClient(a, "-c", "-d", "1", "--verify", "10");
+            BackgroundProcess cb = s.startClient(b, "-c", "-d", "1", "--verify", "10");
+            String bV6 = "[" + b.wg().host().address6().orElseThrow().getHostAddress() + "]:" + MeshScenario.WG_PORT;
+            String aV6 = "[" + a.wg().host().address6().orElseThrow().getHostAddress() + "]:" + MeshScenario.WG_PORT;
+            assertTrue(ca.awaitLine(Pattern.compile(Pattern.quote("peer " + b.key() + ": pushed ") + ".*" + Pattern.quote(bV6)),
+                    MeshScenario.STARTUP).isPresent(), s::diagnostics);
+            assertTrue(cb.awaitLine(Pattern.compile(Pattern.quote("peer " + a.key() + ": pushed ") + ".*" + Pattern.quote(aV6)),
+                    MeshScenario.STARTUP).isPresent(), s::diagnostics);
+            s.assertTunnel(a, b);
+        }
+    }
+
     /** Two IPv6-only hosts behind home routers' stateful firewalls connect over IPv6. */
     @Test
     void anIpv6OnlyPairConnects() {
