@@ -154,6 +154,8 @@ public final class RendezvousClient implements Closeable {
     private List<InetSocketAddress> candidates = List.of();
     private long lastTimestamp;
     private long plainUntilMillis;
+    /** Version 2 requests made, retransmissions not counted. */
+    private long requestsMade;
     private Thread receiver;
     private boolean closed;
 
@@ -259,6 +261,13 @@ public final class RendezvousClient implements Closeable {
                 throw new IllegalArgumentException(name + " must be positive, got " + d);
             }
             return d;
+        }
+    }
+
+    /** How many version 2 requests this client made (not datagrams: retransmissions are not counted). */
+    long requestsMade() {
+        synchronized (state) {
+            return requestsMade;
         }
     }
 
@@ -793,6 +802,7 @@ public final class RendezvousClient implements Closeable {
 
     private Request newRequest(ServerSession s, byte kind, int padTo) {
         synchronized (state) {
+            requestsMade++;
             return new Request(s, kind, s.nextId++, padTo);
         }
     }

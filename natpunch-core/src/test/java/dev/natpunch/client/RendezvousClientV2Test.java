@@ -129,8 +129,10 @@ class RendezvousClientV2Test {
             RendezvousClient c = client(KeyPair.generate(), proxy.address(), 2, (k, e) -> { });
             c.handshake();
             int before = proxy.toServer.get();
+            long requestsBefore = c.requestsMade();
             Map<Key, List<PeerEndpoint>> found = c.lookupAll(peers);
             int datagrams = proxy.toServer.get() - before;
+            long requests = c.requestsMade() - requestsBefore;
             assertEquals(100, found.size());
             for (Key k : peers) {
                 InetSocketAddress expected = where.get(k);
@@ -141,8 +143,10 @@ class RendezvousClientV2Test {
                     assertEquals(List.of(new PeerEndpoint(PeerEndpoint.Kind.SERVER_REFLEXIVE, expected)), eps);
                 }
             }
-            // 27 keys per datagram when peers may be dual-stack (protocol-v2.md 6.1): 4 datagrams.
-            assertEquals(4, datagrams, "lookup datagrams for 100 peers");
+            // 27 keys per datagram when peers may be dual-stack (protocol-v2.md 6.1): 4 requests,
+            // sent at once; a loaded machine may add retransmissions, which the proxy also counts.
+            assertEquals(4, requests, "lookup requests for 100 peers");
+            assertTrue(datagrams >= 4 && datagrams <= 4 * 5, datagrams + " datagrams for 4 requests");
         }
     }
 
