@@ -53,6 +53,8 @@ final class UdpRelay implements Relay {
     private final List<Thread> threads = new ArrayList<>();
     private ScheduledThreadPoolExecutor sweeper;
     private int nextForwarder;
+    /** When a full pending table was last purged on demand; guarded by {@link #lock}. */
+    private long lastFullPurgeMillis = Long.MIN_VALUE / 2;
     private volatile boolean running;
     private boolean started;
     private boolean closed;
@@ -221,7 +223,11 @@ final class UdpRelay implements Relay {
             }
             if (p == null) {
                 if (pending.size() >= config.maxPending) {
-                    sweepPending(now);
+                    // At most once a second, so that a full table does not make every request scan it.
+                    if (now - lastFullPurgeMillis >= 1000) {
+                        lastFullPurgeMillis = now;
+                        sweepPending(now);
+                    }
                     if (pending.size() >= config.maxPending) {
                         return unavailable();
                     }

@@ -47,11 +47,14 @@ final class RelayRequests {
             return RelayControl.writeResult(a, 0, id, RelayControl.STATUS_RELEASED, 0);
         }
         // Asking to be relayed to a key is asking for it (mutual mode). Looked up first, then the
-        // rule applied: a peer that is unknown, or that either side may not see, gets the answer
-        // of a peer that has not asked yet (section 7), and a pair that was allowed once is ended.
+        // rule applied: a peer that either side may not see gets the answer of a peer that has
+        // not asked yet (section 7) without reaching the relay, and a pair that was allowed once
+        // is ended. A peer not registered yet is recorded like any other: when it registers and
+        // asks, it is checked then.
         Registration target = server.registry.find(p, keyOff);
         server.recordAsked(owner, p, keyOff);
-        if (target == null || target.removed || !server.visible(owner, target) || !server.visible(target, owner)) {
+        boolean known = target != null && !target.removed;
+        if (known && (!server.visible(owner, target) || !server.visible(target, owner))) {
             if (relay.endpointFacing(requester, peer).isPresent()) {
                 relay.release(requester, peer);
             }

@@ -207,7 +207,7 @@ class ServerRelayTest {
     }
 
     @Test
-    void aPeerThatIsUnknownOrMayNotBeSeenGetsThePendingAnswerAndNoAllocation() throws Exception {
+    void aPeerThatMayNotBeSeenGetsThePendingAnswerOfOneThatHasNotAskedAndNoAllocation() throws Exception {
         KeyPair hidden = KeyPair.generate();
         AllowList allow = AllowList.of(List.of());
         RendezvousServer server = server(true, RendezvousServer.builder().allowList(allow));
@@ -222,13 +222,26 @@ class ServerRelayTest {
         relay.release(a.keys.publicKey(), b.keys.publicKey());
         allow.replace(java.util.Set.of(a.keys.publicKey()));
         byte[] denied = relayRequest(a, RelayControl.OP_ALLOCATE, b.keys.publicKey(), RELAY_PAD);
-        byte[] unknown = relayRequest(a, RelayControl.OP_ALLOCATE, KeyPair.generate().publicKey(), RELAY_PAD);
         assertArrayEquals(unasked, denied, "denied looks exactly like a peer that has not asked");
-        assertArrayEquals(unasked, unknown, "and like an unknown key");
-        assertEquals(0, relay.metrics().pending(), "neither reached the relay");
+        assertEquals(0, relay.metrics().pending(), "and never reached the relay");
         assertEquals(V2Wire.KIND_RELAY_RESULT, Sealed.kind(
                 relayRequest(b, RelayControl.OP_ALLOCATE, a.keys.publicKey(), RELAY_PAD), 0));
         assertEquals(0, relay.metrics().allocations(), "b, no longer allowed, cannot complete the pair");
+        byte[] unknown = relayRequest(a, RelayControl.OP_ALLOCATE, KeyPair.generate().publicKey(), RELAY_PAD);
+        assertArrayEquals(unasked, unknown, "an unknown key gets the same answer");
+    }
+
+    @Test
+    void aPeerThatRegistersAfterTheFirstRequestCompletesThePairWithItsOwn() throws Exception {
+        RendezvousServer server = server(true);
+        V2Peer a = peer(server);
+        V2Peer b = new V2Peer(KeyPair.generate(), server.publicKey(), server.localAddress());
+        toClose.add(b);
+        assertEquals(RelayControl.STATUS_PENDING,
+                RelayControl.status(relayRequest(a, RelayControl.OP_ALLOCATE, b.keys.publicKey(), RELAY_PAD), 0));
+        assertNotNull(b.handshake(1, System.nanoTime(), OFFER_ALL));
+        assertEquals(RelayControl.STATUS_READY,
+                RelayControl.status(relayRequest(b, RelayControl.OP_ALLOCATE, a.keys.publicKey(), RELAY_PAD), 0));
     }
 
     @Test

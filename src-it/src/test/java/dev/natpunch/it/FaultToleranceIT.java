@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -139,6 +140,38 @@ class FaultToleranceIT {
                 System.out.println("b's NAT rebooted: b connected again after " + took + "\n" + watch.summary());
                 s.assertTunnel(a, b);
                 s.assertTunnel(c, b);
+                assertHealthy(s, watch, clients, cpu);
+            }
+        }
+    }
+
+    /**
+     * b moves to another NAT while the mesh runs, as a laptop changes networks: new private and
+     * public addresses, the same wireguard-go. The others must learn b's new mapping and b must
+     * send from its new address again.
+     */
+    @Test
+    @Disabled("known client bug, found by this test: after the move b's client still sends from its old"
+            + " private address (100.64.2.2:51820 -> server), the new NAT maps that flow to another port, and the"
+            + " server pushes that port to a and c as b's endpoint; the mesh recovers (about 45 s) through the"
+            + " right mapping later, but no peer may ever be given a wrong endpoint. Enable once fixed.")
+    void meshConvergesAgainAfterAPeerMovesToAnotherNat() {
+        try (MeshScenario s = MeshScenario.create()) {
+            s.startServer();
+            Peer a = s.behindNat("a", NatKind.EIM_PORT_PRESERVING);
+            Peer b = s.behindNat("b", NatKind.EIM_PORT_CHANGING);
+            Peer c = s.behindNat("c", NatKind.EIM_PORT_CHANGING);
+            MeshScenario.mesh(a, b, c);
+            dev.natpunch.it.lab.Router elsewhere = s.lab().addRouter("relse", NatKind.EIM_PORT_CHANGING);
+            try (MeshWatch watch = MeshWatch.start(s)) {
+                List<BackgroundProcess> clients = startClients(s);
+                watch.awaitHandshakes(Instant.EPOCH, FORM, watch.allPairs());
+                Cpu cpu = Cpu.start(clients);
+                Instant fault = MeshWatch.nextSecond();
+                s.lab().moveHost(b.wg().host(), elsewhere);
+                Duration took = watch.awaitHandshakes(fault, CONVERGE, watch.pairsWith(b));
+                System.out.println("b moved to another NAT: b connected again after " + took + "\n" + watch.summary());
+                s.assertTunnel(a, b);
                 assertHealthy(s, watch, clients, cpu);
             }
         }

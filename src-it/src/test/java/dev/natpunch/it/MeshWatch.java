@@ -36,7 +36,7 @@ final class MeshWatch implements AutoCloseable {
     private static final Duration PERIOD = Duration.ofMillis(300);
     private static final Duration POLL = Duration.ofMillis(250);
     /** The reply tuple of a conntrack line: where the internet sends to reach the flow's origin. */
-    private static final Pattern REPLY = Pattern.compile("src=\\S+ dst=\\S+ sport=\\d+ dport=\\d+ .*?"
+    private static final Pattern FLOW = Pattern.compile("src=(\\S+) dst=(\\S+) sport=\\d+ dport=(\\d+) .*?"
             + "src=\\S+ dst=(\\S+) sport=\\d+ dport=(\\d+)");
 
     private final MeshScenario scenario;
@@ -44,6 +44,8 @@ final class MeshWatch implements AutoCloseable {
     private final Map<Peer, Set<InetSocketAddress>> mappings = new ConcurrentHashMap<>();
     /** observer -> target -> every endpoint seen. */
     private final Map<Peer, Map<Peer, Set<InetSocketAddress>>> seen = new ConcurrentHashMap<>();
+    /** NAT flows from a peer's listen port but not from its current address: not WireGuard's. */
+    private final Set<String> strays = ConcurrentHashMap.newKeySet();
     private final List<String> samplingErrors = new CopyOnWriteArrayList<>();
     private final List<BackgroundProcess> traffic = new ArrayList<>();
     private final Thread thread;
@@ -58,6 +60,8 @@ final class MeshWatch implements AutoCloseable {
             if (p.router().isEmpty()) {
                 mappings.get(p).add(p.mapping());
             }
+            // IPv6 is not translated: the host's own address and port is what everyone should use
+            p.wg().endpoint6().ifPresent(mappings.get(p)::add);
             Map<Peer, Set<InetSocketAddress>> bySeen = new ConcurrentHashMap<>();
             for (Peer q : peers) {
                 if (q != p) {
@@ -106,7 +110,8 @@ final class MeshWatch implements AutoCloseable {
     /** One round; mappings first, so that an endpoint copied from a new mapping finds it recorded. */
     private void sample() {
         for (Peer p : peers) {
-            p.router().ifPresent(r -> recordMappings(p, r));
+            // the router of now: a host the lab moved has its new NAT's mappings recorded too
+            p.wg().host().router().ifPresent(r -> recordMappings(p, r));
         }
         for (Peer observer : peers) {
             try {
@@ -125,17 +130,27 @@ final class MeshWatch implements AutoCloseable {
     }
 
     private void recordMappings(Peer p, Router router) {
-        InetAddress host = p.wg().host().address();
-        ExecResult r = scenario.lab().exec(router, "conntrack", "-L", "-p", "udp", "-s", host.getHostAddress(),
+        if (p.wg().host().address4().isEmpty()) {
+            return;
+        }
+        InetAddress host = p.wg().host().address4().get();
+        ExecResult r = scenario.lab().exec(router, "conntrack", "-L", "-p", "udp",
                 "--sport", Integer.toString(p.wg().listenPort()));
         if (!r.ok()) {
             samplingErrors.add(router + ": " + r);
             return;
         }
         for (String line : r.stdout().split("\n")) {
-            Matcher m = REPLY.matcher(line);
-            if (m.find()) {
-                mappings.get(p).add(new InetSocketAddress(literal(m.group(1)), Integer.parseInt(m.group(2))));
+            Matcher m = FLOW.matcher(line);
+            if (!m.find()) {
+                continue;
+            }
+            InetSocketAddress mapped = new InetSocketAddress(literal(m.group(4)), Integer.parseInt(m.group(5)));
+            if (literal(m.group(1)).equals(host)) {
+                mappings.get(p).add(mapped);
+            } else if (!m.group(1).equals(m.group(4))) {
+                strays.add(router.name() + ": " + m.group(1) + ":" + p.wg().listenPort() + " -> " + m.group(2) + ":"
+                        + m.group(3) + " mapped to " + mapped);
             }
         }
     }
@@ -170,6 +185,9 @@ final class MeshWatch implements AutoCloseable {
     /** What was seen, for the test's output. */
     String summary() {
         StringBuilder sb = new StringBuilder(rounds + " samples");
+        if (!strays.isEmpty()) {
+            sb.append("\n  flows from a listen port but not from its host's address: ").append(strays);
+        }
         for (Peer p : peers) {
             sb.append("\n  ").append(p.wg()).append(" mappings ").append(mappings.get(p));
             for (Map.Entry<Peer, Set<InetSocketAddress>> e : seen.get(p).entrySet()) {

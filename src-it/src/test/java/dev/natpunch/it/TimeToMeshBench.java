@@ -3,7 +3,6 @@ package dev.natpunch.it;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.natpunch.it.MeshScenario.Peer;
-import dev.natpunch.it.lab.BackgroundProcess;
 import dev.natpunch.it.lab.ExecResult;
 import dev.natpunch.it.lab.Lab;
 import java.io.IOException;
@@ -16,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,7 +23,7 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>
  * mvn -o -q -pl src-it -am verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
- *     -Dit.test=TimeToMeshBench [-Dttm.peers=2,4,8,16] [-Dttm.runs=1] [-Dttm.clientOptions="-c -d 1"]
+ *     -Dit.test=TimeToMeshBench [-Dttm.peers=2,4,8,16] [-Dttm.runs=1] [-Dttm.clientOptions="-c -d 1|-c -d 1 --protocol 1"]
  * </pre>
  *
  * For each N, N WireGuard peers behind N NATs (port-preserving and port-changing, alternately)
@@ -36,13 +34,15 @@ import org.junit.jupiter.api.Test;
  * into the WireGuard configuration beforehand ({@code wg addconf}, the NAT mappings measured in
  * advance), applied on all N peers at the start instant. The clock stops when all N x (N - 1)
  * directions report a handshake (polled, so it is late by at most one poll of all N interfaces,
- * printed). The table goes to stdout and to {@code src-it/target/time-to-mesh.md}. The client
- * options are a property so that the same run measures whatever {@code natpunch client} is.
+ * printed). The datagrams each peer's site sent to the server are counted with nftables ({@link
+ * MeshScenario#countRequests()}). The table goes to stdout and to {@code
+ * src-it/target/time-to-mesh.md}. {@code ttm.clientOptions} lists option sets separated by
+ * {@code |}, each measured in the same run against the same limit, so that one run compares
+ * clients (the jar's default protocol version and {@code --protocol 1}, say).
  */
 class TimeToMeshBench {
     private static final Duration LIMIT = Duration.ofMinutes(3);
     private static final int KEEPALIVE = 25;
-    private static final Pattern LOOKUP = Pattern.compile(" ==> ");
 
     @Test
     void timeToMesh() throws IOException {
@@ -50,25 +50,33 @@ class TimeToMeshBench {
         int[] sizes = Arrays.stream(System.getProperty("ttm.peers", "2,4,8,16").split(","))
                 .map(String::strip).mapToInt(Integer::parseInt).toArray();
         int runs = Integer.getInteger("ttm.runs", 1);
-        String[] options = System.getProperty("ttm.clientOptions", "-c -d 1").strip().split("\\s+");
+        List<String[]> variants = Arrays.stream(System.getProperty("ttm.clientOptions", "-c -d 1").split("\\|"))
+                .map(v -> v.strip().split("\\s+")).toList();
         StringBuilder table = new StringBuilder()
-                .append("natpunch client options: ").append(String.join(" ", options)).append(", ")
                 .append(runs).append(runs == 1 ? " run" : " runs").append(" per cell, ").append(Instant.now()).append('\n')
-                .append("| N | pre-configured (limit) | natpunch client | ratio | server lookups per peer |\n")
-                .append("| --- | --- | --- | --- | --- |\n");
+                .append("| N | pre-configured (limit) | natpunch client options | natpunch client | ratio | datagrams to the server per peer |\n")
+                .append("| --- | --- | --- | --- | --- | --- |\n");
         for (int n : sizes) {
             List<Result> limit = new ArrayList<>();
-            List<Result> natpunch = new ArrayList<>();
+            List<List<Result>> natpunch = new ArrayList<>();
+            variants.forEach(v -> natpunch.add(new ArrayList<>()));
             for (int r = 0; r < runs; r++) {
                 limit.add(preconfigured(n));
-                natpunch.add(withClients(n, options));
-                System.out.println("N=" + n + " run " + (r + 1) + ": pre-configured " + limit.get(r) + ", natpunch " + natpunch.get(r));
+                System.out.println("N=" + n + " run " + (r + 1) + ": pre-configured " + limit.get(r));
+                for (int v = 0; v < variants.size(); v++) {
+                    natpunch.get(v).add(withClients(n, variants.get(v)));
+                    System.out.println("N=" + n + " run " + (r + 1) + ": natpunch client " + String.join(" ", variants.get(v))
+                            + ": " + natpunch.get(v).get(r));
+                }
             }
-            double ratio = (double) median(natpunch).toMillis() / median(limit).toMillis();
-            double lookups = natpunch.stream().mapToLong(Result::lookups).average().orElse(0) / n;
-            table.append("| ").append(n).append(" | ").append(cell(limit)).append(" | ").append(cell(natpunch))
-                    .append(" | ").append(String.format("%.1f", ratio)).append(" | ")
-                    .append(String.format("%.1f", lookups)).append(" |\n");
+            for (int v = 0; v < variants.size(); v++) {
+                List<Result> results = natpunch.get(v);
+                double ratio = (double) median(results).toMillis() / median(limit).toMillis();
+                double datagrams = results.stream().mapToLong(Result::datagrams).average().orElse(0) / n;
+                table.append("| ").append(n).append(" | ").append(cell(limit)).append(" | `").append(String.join(" ", variants.get(v)))
+                        .append("` | ").append(cell(results)).append(" | ").append(String.format("%.0f", ratio)).append(" | ")
+                        .append(String.format("%.1f", datagrams)).append(" |\n");
+            }
         }
         System.out.println(table);
         Path out = Path.of("target", "time-to-mesh.md");
@@ -76,11 +84,14 @@ class TimeToMeshBench {
         System.out.println("written to " + out.toAbsolutePath());
     }
 
-    /** How long until the full mesh, the poll's granularity then, and the lookups the server logged. */
-    record Result(Duration time, Duration poll, long lookups) {
+    /**
+     * How long until the full mesh, the poll's granularity then, and the datagrams all peers sent
+     * to the server (nftables counters, so any protocol version counts alike).
+     */
+    record Result(Duration time, Duration poll, long datagrams) {
         @Override
         public String toString() {
-            return seconds(time) + " (poll " + poll.toMillis() + " ms" + (lookups > 0 ? ", " + lookups + " lookups" : "") + ")";
+            return seconds(time) + " (poll " + poll.toMillis() + " ms" + (datagrams > 0 ? ", " + datagrams + " datagrams to the server" : "") + ")";
         }
     }
 
@@ -117,22 +128,23 @@ class TimeToMeshBench {
                 appliers.add(t);
             }
             join(appliers);
-            return awaitMesh(s, peers, start, t0, 0);
+            return awaitMesh(s, peers, start, t0);
         }
     }
 
     private static Result withClients(int n, String[] options) {
         try (MeshScenario s = MeshScenario.create()) {
-            BackgroundProcess server = s.startServer();
+            s.startServer();
             List<Peer> peers = s.peersBehindNats(n);
             MeshScenario.mesh(peers.toArray(Peer[]::new));
+            s.countRequests();
             Instant start = Instant.now();
             long t0 = System.nanoTime();
             for (Peer p : peers) {
                 s.startClient(p, options);
             }
-            Result r = awaitMesh(s, peers, start, t0, 0);
-            return new Result(r.time(), r.poll(), server.countLines(LOOKUP));
+            Result r = awaitMesh(s, peers, start, t0);
+            return new Result(r.time(), r.poll(), peers.stream().mapToLong(s::requestsFrom).sum());
         }
     }
 
@@ -141,7 +153,7 @@ class TimeToMeshBench {
      * between rounds ({@link MeshScenario#awaitFullMesh}'s pause is too coarse for the limit's
      * few tens of ms) so that the polling does not take the CPU the clients need.
      */
-    private static Result awaitMesh(MeshScenario s, List<Peer> peers, Instant start, long t0, long lookups) {
+    private static Result awaitMesh(MeshScenario s, List<Peer> peers, Instant start, long t0) {
         long deadline = t0 + LIMIT.toNanos();
         long pollNanos = 0;
         while (true) {
@@ -162,7 +174,7 @@ class TimeToMeshBench {
             long now = System.nanoTime();
             pollNanos = Math.max(pollNanos, now - before);
             if (done) {
-                return new Result(Duration.ofNanos(now - t0), Duration.ofNanos(pollNanos), lookups);
+                return new Result(Duration.ofNanos(now - t0), Duration.ofNanos(pollNanos), 0);
             }
             if (now > deadline) {
                 fail("no full mesh of " + peers.size() + " within " + LIMIT + " of " + start + "\n" + s.diagnostics());
