@@ -670,10 +670,19 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     private PeerResult noHandshake(Key key, InetSocketAddress endpoint) {
-        return PeerResult.failed(key, PeerStatus.NO_HANDSHAKE, endpoint,
-                "no WireGuard handshake within " + verifyWait.toSeconds() + " s of setting the"
-                        + " endpoint: a direct path is unlikely (a NAT that maps per destination,"
-                        + " i.e. a symmetric NAT, on either side?) or the peer has not looked us up yet");
+        String why = "no WireGuard handshake within " + verifyWait.toSeconds() + " s of setting the"
+                + " endpoint: a direct path is unlikely (a NAT that maps per destination,"
+                + " i.e. a symmetric NAT, on either side?) or the peer has not looked us up yet";
+        ServerLinks l = links;
+        Optional<NatReport> nat = l == null ? Optional.empty() : l.natReport();
+        if (nat.isPresent() && nat.get().symmetric()) {
+            why += "; this machine's NAT is symmetric (measured with the server's NAT probe), so only a peer"
+                    + " whose NAT accepts any sender, or a relay, can reach it";
+        } else if (nat.isPresent()) {
+            why += "; this machine's NAT is not symmetric (measured with the server's NAT probe), so the"
+                    + " obstacle is on the peer's side";
+        }
+        return PeerResult.failed(key, PeerStatus.NO_HANDSHAKE, endpoint, why);
     }
 
     private Device readDevice() throws IOException {

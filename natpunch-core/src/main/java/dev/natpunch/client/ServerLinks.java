@@ -62,6 +62,8 @@ final class ServerLinks implements AutoCloseable {
     private final java.util.Queue<Discovered> discovered = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private KeyPair keys;
     private int listenPort;
+    private boolean natChecked;
+    private NatReport nat;
 
     private record Discovered(ServerSpec spec, InetSocketAddress address) {
     }
@@ -368,6 +370,32 @@ final class ServerLinks implements AutoCloseable {
             t.send(java.nio.ByteBuffer.wrap(d));
             t.send(java.nio.ByteBuffer.wrap(d));
         }
+    }
+
+    /**
+     * This machine's NAT behaviour, measured once with {@link NetCheck} against the first server
+     * that offers NAT probing (from another local port and with a throw-away key, so nothing of
+     * ours is registered), or empty when no server does.
+     */
+    synchronized Optional<NatReport> natReport() {
+        if (natChecked) {
+            return Optional.ofNullable(nat);
+        }
+        natChecked = true;
+        for (Link l : links) {
+            if (l.client.protocolVersion() < 2) {
+                continue;
+            }
+            try {
+                nat = NetCheck.builder(l.address, l.spec.key()).perProbe(Duration.ofMillis(500), 2).build().run();
+                LOG.info("this machine's NAT, measured with {}: {} mapping, {} filtering", l.spec.describe(),
+                        nat.mapping(), nat.filtering());
+                return Optional.of(nat);
+            } catch (IOException e) {
+                LOG.debug("no NAT measurement from {}: {}", l.spec.describe(), e.getMessage());
+            }
+        }
+        return Optional.empty();
     }
 
     /** Whether every server that is up pushes changes, so that polling can be rare. */

@@ -175,6 +175,27 @@ class PeerResolverTest {
         }
     }
 
+    /** With a server that offers NAT probing, the reason also says what this machine's NAT does. */
+    @Test
+    void theReasonForNoHandshakeNamesTheMeasuredNatBehaviour() throws Exception {
+        server.close();
+        try (java.net.DatagramSocket probe = new java.net.DatagramSocket(0)) {
+            int probePort = probe.getLocalPort();
+            probe.close();
+            server = RendezvousServer.builder().listen(new InetSocketAddress("127.0.0.1", 0)).probePort(probePort).build();
+        }
+        server.start();
+        try (PeerResolver r = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+            r.resolveAll();
+        }
+        try (PeerResolver r = resolver(b).verifyHandshake(Duration.ofSeconds(1)).relay(false).build()) {
+            PeerResult result = r.resolveAll().peers().get(0);
+            assertEquals(PeerStatus.NO_HANDSHAKE, result.status());
+            assertTrue(result.error().orElseThrow().contains("this machine's NAT is not symmetric (measured"),
+                    result.toString());
+        }
+    }
+
     @Test
     void continuousModeFollowsAPeerWhoseMappingChanges() throws Exception {
         try (PeerResolver first = resolver(a).timeout(Duration.ofMillis(300)).build()) {
