@@ -72,7 +72,7 @@ class ClientResponseFuzzTest {
         }
 
         @Override
-        public void send(ByteBuffer datagram) {
+        public synchronized void send(ByteBuffer datagram) {
             byte[] in = new byte[datagram.remaining()];
             datagram.get(in);
             int n = server.handle(in, 0, in.length, CLIENT_AT, out, 0);
@@ -112,8 +112,17 @@ class ClientResponseFuzzTest {
 
         @Override
         public int receive(ByteBuffer dst, Duration timeout) {
-            byte[] d = arriving.poll();
+            byte[] d;
+            synchronized (this) {
+                d = arriving.poll();
+            }
             if (d == null) {
+                // The client's receive thread polls; waiting a little keeps it from spinning.
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 return -1;
             }
             int n = Math.min(d.length, dst.remaining());
@@ -132,7 +141,7 @@ class ClientResponseFuzzTest {
         register(server, FuzzKeys.PEER, PEER_AT);
         HostilePath path = new HostilePath(server, data);
         try (RendezvousClient client = RendezvousClient.builder(FuzzKeys.CLIENT, FuzzKeys.SERVER.publicKey(), path)
-                .clock(CLOCK).responseTimeout(Duration.ofSeconds(5)).build()) {
+                .clock(CLOCK).responseTimeout(Duration.ofMillis(100)).build()) {
             for (int i = 0; i < 8 && data.remainingBytes() > 0; i++) {
                 int which = data.consumeInt(0, 3);
                 try {
