@@ -90,7 +90,6 @@ final class CliProcess implements AutoCloseable {
         List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-XX:TieredStopAtLevel=1");
-        command.add("-Xshare:auto");
         command.add("-cp");
         command.add(classpath);
         command.add("dev.natpunch.cli.Main");
