@@ -8,12 +8,14 @@ import dev.natpunch.crypto.CipherState;
 import dev.natpunch.crypto.Key;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The batch lookup path (client request, server check, decrypt, read keys, write and seal the
  * result, client check and read) allocates nothing, as the package promises. Counts bytes, not time.
  */
+@Tag("allocation") // a JVM of its own, see natpunch-core/pom.xml
 class V2AllocationTest {
     private static final int ROUNDS = 20_000;
 
