@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -157,10 +156,6 @@ class FaultToleranceIT {
      * send from its new address again.
      */
     @Test
-    @Disabled("known client bug, found by this test: after the move b's client still sends from its old"
-            + " private address (100.64.2.2:51820 -> server), the new NAT maps that flow to another port, and the"
-            + " server pushes that port to a and c as b's endpoint; the mesh recovers (about 45 s) through the"
-            + " right mapping later, but no peer may ever be given a wrong endpoint. Enable once fixed.")
     void meshConvergesAgainAfterAPeerMovesToAnotherNat() {
         try (MeshScenario s = MeshScenario.create()) {
             s.startServer();
