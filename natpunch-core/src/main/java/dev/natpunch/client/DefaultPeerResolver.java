@@ -303,6 +303,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 advertiseLocal ? local : List.of());
         Set<InetAddress> ourPublic = servers.ourPublicAddresses();
         Set<StandardProtocolFamily> families = servers.workingFamilies();
+        java.util.function.Predicate<InetAddress> onOurLinks = LocalCandidates.onOurLinks(interfaceName);
         for (Peer peer : device.peers()) {
             checkOpen();
             if (!found.containsKey(peer.publicKey())) {
@@ -311,7 +312,7 @@ final class DefaultPeerResolver implements PeerResolver {
             PeerResult previous = results.get(peer.publicKey());
             boolean onRelay = relayed.containsKey(peer.publicKey()) && !directTry.containsKey(peer.publicKey());
             List<InetSocketAddress> order = EndpointChoice.order(found.get(peer.publicKey()), ourPublic, families,
-                    address -> LocalCandidates.onOurLinks(address, interfaceName));
+                    onOurLinks);
             PeerResult result;
             if (order.isEmpty()) {
                 alternatives.remove(peer.publicKey());

@@ -58,25 +58,28 @@ final class LocalCandidates {
     }
 
     /**
-     * Whether {@code address} lies in one of the subnets this machine's interfaces are on (other
-     * than the WireGuard interface), i.e. a LAN candidate we can probably reach directly.
+     * Whether an address lies in one of the subnets this machine's interfaces are on now (other
+     * than the WireGuard interface), i.e. a LAN candidate we can probably reach directly. The
+     * interfaces are read once, when this is called.
      */
-    static boolean onOurLinks(InetAddress address, String wireguardInterface) {
+    static java.util.function.Predicate<InetAddress> onOurLinks(String wireguardInterface) {
+        List<java.net.InterfaceAddress> ours = new ArrayList<>();
         try {
             for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
                 if (!nif.isUp() || nif.isLoopback() || nif.getName().equals(wireguardInterface)) {
                     continue;
                 }
                 for (java.net.InterfaceAddress ia : nif.getInterfaceAddresses()) {
-                    if (usable(ia.getAddress()) && samePrefix(ia.getAddress(), address, ia.getNetworkPrefixLength())) {
-                        return true;
+                    if (usable(ia.getAddress())) {
+                        ours.add(ia);
                     }
                 }
             }
         } catch (SocketException e) {
             LOG.debug("cannot list this machine's addresses: {}", e.getMessage());
         }
-        return false;
+        return address -> ours.stream()
+                .anyMatch(ia -> samePrefix(ia.getAddress(), address, ia.getNetworkPrefixLength()));
     }
 
     static boolean samePrefix(InetAddress a, InetAddress b, int bits) {

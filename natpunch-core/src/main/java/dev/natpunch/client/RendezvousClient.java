@@ -809,17 +809,8 @@ public final class RendezvousClient implements Closeable {
 
     private void batchLookup(ServerSession s, List<Key> keys, Map<Key, List<PeerEndpoint>> result)
             throws IOException {
-        int want = 0x01 | 0x04;
-        if (s.has(V2Wire.FEATURE_DUAL_STACK)) {
-            want |= 0x02;
-        }
-        if (s.has(V2Wire.FEATURE_CANDIDATES)) {
-            want |= 0x08;
-        }
-        if (s.has(V2Wire.FEATURE_RELAY)) {
-            want |= V2Wire.WANT_RELAY;
-        }
-        int perDatagram = (want & 0x02) != 0 ? KEYS_PER_LOOKUP_DUAL : MAX_KEYS_PER_REQUEST;
+        int want = want(s);
+        int perDatagram = (want & V2Wire.WANT_IPV6) != 0 ? KEYS_PER_LOOKUP_DUAL : MAX_KEYS_PER_REQUEST;
         List<Key> left = new ArrayList<>(keys);
         while (!left.isEmpty()) {
             List<Request> batch = new ArrayList<>();
@@ -881,6 +872,14 @@ public final class RendezvousClient implements Closeable {
         }
     }
 
+    /** The want byte (protocol-v2.md 5.6) of lookups and subscriptions: all the session negotiated. */
+    private static int want(ServerSession s) {
+        return V2Wire.WANT_IPV4 | V2Wire.WANT_SERVER_REFLEXIVE
+                | (s.has(V2Wire.FEATURE_DUAL_STACK) ? V2Wire.WANT_IPV6 : 0)
+                | (s.has(V2Wire.FEATURE_CANDIDATES) ? V2Wire.WANT_LOCAL : 0)
+                | (s.has(V2Wire.FEATURE_RELAY) ? V2Wire.WANT_RELAY : 0);
+    }
+
     private boolean sendSubscriptions(ServerSession s) throws IOException {
         if (!s.has(V2Wire.FEATURE_PUSH)) {
             return false;
@@ -889,8 +888,7 @@ public final class RendezvousClient implements Closeable {
         synchronized (state) {
             keys = List.copyOf(subscribed);
         }
-        int want = 0x01 | 0x04 | (s.has(V2Wire.FEATURE_DUAL_STACK) ? 0x02 : 0)
-                | (s.has(V2Wire.FEATURE_CANDIDATES) ? 0x08 : 0) | (s.has(V2Wire.FEATURE_RELAY) ? V2Wire.WANT_RELAY : 0);
+        int want = want(s);
         List<Request> requests = new ArrayList<>();
         int from = 0;
         do {
@@ -1292,8 +1290,7 @@ public final class RendezvousClient implements Closeable {
         PortUnreachableException e = unreachable;
         if (e != null) {
             unreachable = null;
-            throw new IOException("the rendezvous server's host " + transport.server()
-                    + " reports that nothing listens on that UDP port", e);
+            throw nothingListens(e);
         }
     }
 
@@ -1334,9 +1331,13 @@ public final class RendezvousClient implements Closeable {
         try {
             transport.send(ByteBuffer.wrap(d, 0, length));
         } catch (PortUnreachableException e) {
-            throw new IOException("the rendezvous server's host " + transport.server()
-                    + " reports that nothing listens on that UDP port", e);
+            throw nothingListens(e);
         }
+    }
+
+    private IOException nothingListens(PortUnreachableException e) {
+        return new IOException("the rendezvous server's host " + transport.server()
+                + " reports that nothing listens on that UDP port", e);
     }
 
     private static PeerEndpoint toPeerEndpoint(WireEndpoint e) {
