@@ -29,10 +29,15 @@ final class ChaChaPoly {
     /** The 8 little-endian key words of a 32-byte key. */
     static int[] keyWords(byte[] key, int offset) {
         int[] k = new int[8];
-        for (int i = 0; i < 8; i++) {
-            k[i] = le32(key, offset + 4 * i);
-        }
+        keyWords(key, offset, k);
         return k;
+    }
+
+    /** Writes the 8 little-endian key words of a 32-byte key into {@code words}. */
+    static void keyWords(byte[] key, int offset, int[] words) {
+        for (int i = 0; i < 8; i++) {
+            words[i] = le32(key, offset + 4 * i);
+        }
     }
 
     /** Encrypts and writes ciphertext followed by the tag; returns {@code ptLength + 16}. */

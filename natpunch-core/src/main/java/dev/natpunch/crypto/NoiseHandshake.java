@@ -21,7 +21,9 @@ import java.util.Objects;
  * }</pre>
  *
  * <p><b>Not thread-safe</b>: one handshake is driven by one thread at a time. It only carries the
- * Noise messages; the rendezvous framing (type byte, session index) is the caller's.
+ * Noise messages; the rendezvous framing (type byte, session index) is the caller's. A server
+ * keeps one responder per thread and {@link #reset()}s it for each message 1, so that a handshake
+ * allocates no state of its own.
  *
  * <p>A {@link #readMessage} that fails leaves the handshake as it was before the call, so a
  * forged or corrupted datagram does not spoil a handshake that a genuine message can still
@@ -63,6 +65,11 @@ public final class NoiseHandshake {
     private final byte[] dh = new byte[KEY];
     // The initiator's ss = DH(s, rs), computed when it is created: that checks rs and costs no extra.
     private final byte[] ssDh = new byte[KEY];
+    /** rs before a read, to restore when the read fails. */
+    private final byte[] rsBefore = new byte[KEY];
+    /** The symmetric state after the pre-messages, the same for every handshake of a responder. */
+    private final byte[] initialCk = new byte[KEY];
+    private final byte[] initialH = new byte[KEY];
     private final boolean fixedEphemeral;
     private int step;
 
@@ -90,6 +97,28 @@ public final class NoiseHandshake {
             ss.mixHash(sPub, 0, KEY);
             step = READ_1;
         }
+        System.arraycopy(ss.ck, 0, initialCk, 0, KEY);
+        System.arraycopy(ss.h, 0, initialH, 0, KEY);
+    }
+
+    /**
+     * Makes this responder ready to read a new message 1, as a new one would be, but without
+     * allocating: every secret of the handshake it was in is zeroed (a complete one should have
+     * been {@link #split()} first). Only a responder with a random ephemeral key can be reset.
+     *
+     * @throws IllegalStateException on an initiator or a responder with a fixed ephemeral key
+     */
+    public void reset() {
+        if (initiator || fixedEphemeral) {
+            throw new IllegalStateException("only a responder with random ephemeral keys can be reset");
+        }
+        ss.reset(initialCk, initialH);
+        Arrays.fill(e, (byte) 0);
+        Arrays.fill(ePub, (byte) 0);
+        Arrays.fill(rs, (byte) 0);
+        Arrays.fill(re, (byte) 0);
+        Arrays.fill(dh, (byte) 0);
+        step = READ_1;
     }
 
     /**
@@ -198,6 +227,23 @@ public final class NoiseHandshake {
      */
     public int readMessage(byte[] in, int offset, int length, byte[] payloadOut, int payloadOutOffset)
             throws HandshakeException {
+        return readMessage(in, offset, length, payloadOut, payloadOutOffset, null);
+    }
+
+    /**
+     * {@link #readMessage(byte[], int, int, byte[], int)} for a responder that remembers the
+     * static-static Diffie-Hellman of initiators it met before: when message 1's initiator key
+     * (decrypted with the key from es) is one {@code cache} finds, its ss is used instead of a
+     * scalar multiplication; otherwise ss is computed and, once the payload authenticated,
+     * offered to {@code cache}. Sound for Noise IK because ss = DH(s, rs) is a function of the two
+     * static keys alone (see {@link StaticDhCache}); the payload's tag still proves that the
+     * sender knows the private key of rs, since an ss that was not DH(s, rs) fails it. The
+     * initiator ignores {@code cache} (it computes its ss when it is created).
+     *
+     * @param cache remembered ss values of this responder's static key, or null
+     */
+    public int readMessage(byte[] in, int offset, int length, byte[] payloadOut, int payloadOutOffset,
+                           StaticDhCache cache) throws HandshakeException {
         Objects.checkFromIndexSize(offset, length, in.length);
         if (step != READ_1 && step != READ_2) {
             throw new HandshakeException(HandshakeException.Reason.WRONG_STATE,
@@ -212,8 +258,8 @@ public final class NoiseHandshake {
         int payloadLength = length - overhead;
         Objects.checkFromIndexSize(payloadOutOffset, payloadLength, payloadOut.length);
 
-        SymmetricState.Snapshot before = ss.snapshot();
-        byte[] rsBefore = rs.clone();
+        ss.mark();
+        System.arraycopy(rs, 0, rsBefore, 0, KEY);
         try {
             int p = offset;
             System.arraycopy(in, p, re, 0, KEY);
@@ -224,9 +270,15 @@ public final class NoiseHandshake {
                 ss.mixKey(dh, 0, KEY);
                 decryptOrThrow(in, p, KEY + TAG, rs, 0);         // s
                 p += KEY + TAG;
-                dhOrThrow(s, rs);                                // ss
+                boolean remembered = cache != null && cache.find(rs, 0, dh);
+                if (!remembered) {
+                    dhOrThrow(s, rs);                            // ss
+                }
                 ss.mixKey(dh, 0, KEY);
                 decryptOrThrow(in, p, payloadLength + TAG, payloadOut, payloadOutOffset);
+                if (!remembered && cache != null) {
+                    cache.offer(rs, 0, dh);
+                }
                 step = WRITE_2;
             } else {
                 dhOrThrow(e, re);                                // ee
@@ -239,12 +291,12 @@ public final class NoiseHandshake {
             }
             return payloadLength;
         } catch (HandshakeException ex) {
-            ss.restore(before);
+            ss.rollback();
             System.arraycopy(rsBefore, 0, rs, 0, KEY);
             Arrays.fill(re, (byte) 0);
             throw ex;
         } finally {
-            before.wipe();
+            ss.forgetMark();
             Arrays.fill(dh, (byte) 0);
         }
     }
@@ -260,6 +312,19 @@ public final class NoiseHandshake {
             throw new IllegalStateException("the responder learns the remote static key from message 1");
         }
         return Key.fromBytes(rs);
+    }
+
+    /**
+     * Copies the other side's static public key (see {@link #remoteStaticKey()}) to {@code out}
+     * at {@code offset}, without allocating.
+     *
+     * @throws IllegalStateException on a responder that has not read message 1 yet
+     */
+    public void copyRemoteStaticKey(byte[] out, int offset) {
+        if (!initiator && step == READ_1) {
+            throw new IllegalStateException("the responder learns the remote static key from message 1");
+        }
+        System.arraycopy(rs, 0, out, offset, KEY);
     }
 
     /** Whether both messages have been written or read, so that {@link #split()} may be called. */

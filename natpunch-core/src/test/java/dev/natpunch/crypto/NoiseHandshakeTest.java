@@ -166,6 +166,126 @@ class NoiseHandshakeTest {
         assertEquals(0, resp.split().receiver().tryOpen(0, ct, 0, 16, new byte[0], 0));
     }
 
+    /** One handshake between {@code init} and {@code resp}; true if a sealed message crosses its transport keys. */
+    private static boolean completes(NoiseHandshake init, NoiseHandshake resp, StaticDhCache cache) throws Exception {
+        byte[] m1 = new byte[104];
+        init.writeMessage(TIMESTAMP, 0, 8, m1, 0);
+        byte[] payload = new byte[8];
+        resp.readMessage(m1, 0, 104, payload, 0, cache);
+        assertArrayEquals(TIMESTAMP, payload);
+        byte[] m2 = new byte[48];
+        resp.writeMessage(new byte[0], 0, 0, m2, 0);
+        init.readMessage(m2, 0, 48, new byte[0], 0);
+        byte[] ct = new byte[20];
+        init.split().sender().seal(3, new byte[] {1, 2, 3, 4}, 0, 4, ct, 0);
+        return resp.split().receiver().tryOpen(3, ct, 0, 20, new byte[4], 0) == 4;
+    }
+
+    @Test
+    void aResetResponderServesHandshakeAfterHandshake() throws Exception {
+        NoiseHandshake resp = NoiseHandshake.responder(server, PROLOGUE);
+        for (int i = 0; i < 5; i++) {
+            KeyPair someone = i % 2 == 0 ? client : KeyPair.generate();
+            resp.reset();
+            assertTrue(completes(NoiseHandshake.initiator(someone, server.publicKey(), PROLOGUE), resp, null), "round " + i);
+            assertEquals(someone.publicKey(), resp.remoteStaticKey());
+        }
+        // A failed read, then a reset: the next handshake is unaffected.
+        byte[] forged = message1(NoiseHandshake.initiator(client, server.publicKey(), PROLOGUE));
+        forged[90] ^= 1;
+        resp.reset();
+        assertEquals(HandshakeException.Reason.DECRYPTION_FAILED, reasonOf(resp, forged, forged.length));
+        resp.reset();
+        assertTrue(completes(NoiseHandshake.initiator(client, server.publicKey(), PROLOGUE), resp, null));
+        // A reset in the middle of a handshake abandons it.
+        resp.reset();
+        resp.readMessage(message1(NoiseHandshake.initiator(client, server.publicKey(), PROLOGUE)), 0, 104, new byte[8], 0);
+        resp.reset();
+        assertThrows(IllegalStateException.class, () -> resp.writeMessage(new byte[0], 0, 0, new byte[48], 0));
+        assertThrows(IllegalStateException.class, resp::remoteStaticKey);
+
+        assertThrows(IllegalStateException.class,
+                () -> NoiseHandshake.initiator(client, server.publicKey(), PROLOGUE).reset());
+        assertThrows(IllegalStateException.class,
+                () -> NoiseHandshake.responder(server, PROLOGUE, KeyPair.generate()).reset());
+    }
+
+    /** Remembers ss per initiator key, counting what it is asked. */
+    private static final class MapCache implements StaticDhCache {
+        final java.util.Map<Key, byte[]> values = new java.util.HashMap<>();
+        int found;
+        int offered;
+
+        @Override
+        public boolean find(byte[] remoteStatic, int offset, byte[] out) {
+            byte[] v = values.get(Key.fromBytes(Arrays.copyOfRange(remoteStatic, offset, offset + 32)));
+            if (v == null) {
+                return false;
+            }
+            System.arraycopy(v, 0, out, 0, 32);
+            found++;
+            return true;
+        }
+
+        @Override
+        public void offer(byte[] remoteStatic, int offset, byte[] ss) {
+            values.put(Key.fromBytes(Arrays.copyOfRange(remoteStatic, offset, offset + 32)), ss.clone());
+            offered++;
+        }
+    }
+
+    @Test
+    void aRememberedStaticDhIsExactlyTheComputedOne() throws Exception {
+        MapCache cache = new MapCache();
+        NoiseHandshake resp = NoiseHandshake.responder(server, PROLOGUE);
+        resp.reset();
+        assertTrue(completes(NoiseHandshake.initiator(client, server.publicKey(), PROLOGUE), resp, cache));
+        assertEquals(1, cache.offered);
+        byte[] expected = new byte[32];
+        assertTrue(X25519.agree(server.privateKey().material(), 0, client.publicKey().toBytes(), 0, expected, 0));
+        assertArrayEquals(expected, cache.values.get(client.publicKey()), "ss = DH(s, rs), of the static keys alone");
+
+        for (int i = 0; i < 3; i++) {
+            resp.reset();
+            assertTrue(completes(NoiseHandshake.initiator(client, server.publicKey(), PROLOGUE), resp, cache));
+        }
+        assertEquals(3, cache.found, "the known initiator's next handshakes used the remembered value");
+        assertEquals(1, cache.offered);
+    }
+
+    @Test
+    void aWrongRememberedValueFailsTheHandshakeAndNothingUnauthenticatedIsOffered() throws Exception {
+        MapCache cache = new MapCache();
+        cache.values.put(client.publicKey(), new byte[32]);
+        cache.values.get(client.publicKey())[0] = 9;
+        NoiseHandshake resp = NoiseHandshake.responder(server, PROLOGUE);
+        byte[] m1 = message1(NoiseHandshake.initiator(client, server.publicKey(), PROLOGUE));
+        HandshakeException e = assertThrows(HandshakeException.class,
+                () -> resp.readMessage(m1, 0, m1.length, new byte[8], 0, cache));
+        assertEquals(HandshakeException.Reason.DECRYPTION_FAILED, e.reason(), "the payload's tag checks ss");
+
+        // A message 1 whose payload does not authenticate (a forger who picked the client's key
+        // but lacks its private key) computes ss but never offers it.
+        cache.values.clear();
+        byte[] forged = m1.clone();
+        forged[100] ^= 1;
+        resp.reset();
+        assertThrows(HandshakeException.class, () -> resp.readMessage(forged, 0, forged.length, new byte[8], 0, cache));
+        assertEquals(0, cache.offered);
+        assertTrue(cache.values.isEmpty());
+    }
+
+    @Test
+    void theRemoteStaticKeyCanBeCopiedWithoutAKeyObject() throws Exception {
+        NoiseHandshake resp = NoiseHandshake.responder(server, PROLOGUE);
+        assertThrows(IllegalStateException.class, () -> resp.copyRemoteStaticKey(new byte[32], 0));
+        byte[] m1 = message1(NoiseHandshake.initiator(client, server.publicKey(), PROLOGUE));
+        resp.readMessage(m1, 0, m1.length, new byte[8], 0);
+        byte[] out = new byte[40];
+        resp.copyRemoteStaticKey(out, 8);
+        assertArrayEquals(client.publicKey().toBytes(), Arrays.copyOfRange(out, 8, 40));
+    }
+
     @Test
     void wrongServerKeyMakesTheResponderFail() {
         KeyPair otherServer = KeyPair.generate();

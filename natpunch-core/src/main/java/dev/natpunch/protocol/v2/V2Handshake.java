@@ -2,6 +2,7 @@ package dev.natpunch.protocol.v2;
 
 import dev.natpunch.crypto.HandshakeException;
 import dev.natpunch.crypto.NoiseHandshake;
+import dev.natpunch.crypto.StaticDhCache;
 import dev.natpunch.protocol.Wire;
 
 /**
@@ -57,8 +58,17 @@ public final class V2Handshake {
      */
     public static int readInitiation(NoiseHandshake responder, byte[] d, int off, int len, byte[] payload)
             throws HandshakeException {
+        return readInitiation(responder, d, off, len, payload, null);
+    }
+
+    /**
+     * {@link #readInitiation(NoiseHandshake, byte[], int, int, byte[])} with the responder's
+     * remembered static-static Diffie-Hellman values (see {@link StaticDhCache}), or null.
+     */
+    public static int readInitiation(NoiseHandshake responder, byte[] d, int off, int len, byte[] payload,
+                                     StaticDhCache cache) throws HandshakeException {
         return responder.readMessage(d, off + Wire.INITIATION_NOISE_OFFSET, len - Wire.INITIATION_NOISE_OFFSET,
-                payload, 0);
+                payload, 0, cache);
     }
 
     /**
