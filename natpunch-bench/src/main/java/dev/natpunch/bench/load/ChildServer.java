@@ -36,7 +36,11 @@ final class ChildServer implements AutoCloseable {
         return process.pid();
     }
 
-    /** Our server from the CLI jar; {@code logLevel} is slf4j-simple's default level (the CLI logs each lookup at info). */
+    /**
+     * Our server from the CLI jar; {@code logLevel} is slf4j-simple's default level (the CLI logs
+     * each lookup at info). The per-source handshake rate limit is off: every simulated client
+     * sends from 127.0.0.1, which the limit would treat as one host.
+     */
     static ChildServer rendezvous(String serverJar, List<String> jvmOptions, String logLevel) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaBinary());
@@ -48,6 +52,8 @@ final class ChildServer implements AutoCloseable {
         cmd.add("0");
         cmd.add("--bind");
         cmd.add("127.0.0.1");
+        cmd.add("--handshake-rate");
+        cmd.add("0");
         Process p = new ProcessBuilder(cmd)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
@@ -74,7 +80,7 @@ final class ChildServer implements AutoCloseable {
         }
     }
 
-    /** The echo server from this module's jar, with {@code threads} workers like the real server's default. */
+    /** The echo server from this module's jar, with {@code threads} receiving threads (the real server has one per socket). */
     static ChildServer echo(List<String> jvmOptions, int threads) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaBinary());

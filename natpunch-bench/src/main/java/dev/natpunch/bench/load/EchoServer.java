@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
@@ -13,8 +14,11 @@ import java.util.List;
 
 /**
  * The physical limit for lookups: a UDP server with the rendezvous server's socket setup (one
- * blocking IPv4 {@link DatagramChannel} shared by one worker thread per core, receive buffer of
- * the longest message + 1) that does no work per datagram but answer. It answers every datagram
+ * blocking IPv4 {@link DatagramChannel} with a 4 MiB socket receive buffer, read by one thread
+ * that answers each datagram itself, as the rendezvous server answers lookups) that does no work
+ * per datagram but answer. {@code --threads N} shares the channel between N such threads, as the
+ * rendezvous server once did for every kind of datagram (slower: they take turns in
+ * {@code receive}, see docs/PERFORMANCE.md). It answers every datagram
  * with its first 31 bytes, the size of a lookup answer, so the generator sends and receives
  * exactly the sizes it does against the real server (93 in, 31 out).
  *
@@ -24,8 +28,10 @@ import java.util.List;
  */
 public final class EchoServer {
     static final String READY_PREFIX = "Echo server listening on UDP ";
-    /** Same as the rendezvous server: one byte more than its longest message (109). */
+    /** One byte more than the longest version 1 message (109). */
     private static final int RECEIVE_BUFFER = 110;
+    /** As the rendezvous server asks for (the kernel caps it at net.core.rmem_max). */
+    private static final int SOCKET_RECEIVE_BUFFER = 4 << 20;
     static final int ANSWER_LENGTH = 31;
 
     private EchoServer() {
@@ -33,7 +39,7 @@ public final class EchoServer {
 
     public static void main(String[] args) throws IOException, InterruptedException {
         int port = 0;
-        int threads = Runtime.getRuntime().availableProcessors();
+        int threads = 1;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--threads")) {
                 threads = Integer.parseInt(args[++i]);
@@ -42,6 +48,7 @@ public final class EchoServer {
             }
         }
         DatagramChannel channel = DatagramChannel.open(StandardProtocolFamily.INET);
+        channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_RECEIVE_BUFFER);
         channel.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         InetSocketAddress local = (InetSocketAddress) channel.getLocalAddress();
         List<Thread> workers = new ArrayList<>();
