@@ -43,8 +43,18 @@ public enum DropReason {
     NOT_ALLOWED,
     /** A handshake from a new client key while the registration table is full. */
     REGISTRATIONS_FULL,
-    /** A handshake that would need a new session while the session table is full. */
+    /**
+     * A handshake that would need a new session while the session table is full of sessions that
+     * have carried requests (sessions that never did are evicted to make room, see
+     * {@link ServerMetrics#sessionsEvicted()}).
+     */
     SESSIONS_FULL,
+    /**
+     * A handshake initiation that arrived while every handshake thread was busy and the queue in
+     * front of them was full, dropped before any cryptography: what bounds the CPU a handshake
+     * flood can take from lookups. The client retries after a second.
+     */
+    HANDSHAKE_QUEUE_FULL,
     /**
      * A sealed request (type 4) on a session that negotiated protocol version 1, dropped without
      * decrypting it: only a client that offered version 2 in its handshake may send one.

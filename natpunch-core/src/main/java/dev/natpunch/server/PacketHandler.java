@@ -33,13 +33,21 @@ import org.slf4j.LoggerFactory;
  * The server's protocol logic, independent of any socket: one datagram in, at most one datagram
  * out. Thread-safe; each calling thread brings its own {@link Scratch}. A version 1 lookup (found
  * or not) allocates nothing unless INFO logging for {@code dev.natpunch.server} or a listener is
- * on; a handshake allocates its Noise state and session. Version 2's sealed requests are handled
- * by {@link SealedRequests}.
+ * on; a handshake reuses its thread's Noise responder and allocates its session. Version 2's
+ * sealed requests are handled by {@link SealedRequests}.
+ *
+ * <p>The socket layer may split the work: {@link #admitHandshake} (cheap checks) on the receiving
+ * thread, {@link #handshake} (the key exchange) on a handshake thread; {@link #handle} does both
+ * in one call.
  */
 final class PacketHandler {
     /** Lookups are logged under the public interface's name, which is what operators filter on. */
     private static final Logger log = LoggerFactory.getLogger(RendezvousServer.class);
     private static final long PURGE_INTERVAL_NANOS = 1_000_000_000L;
+    /** Evictions one handshake may try when a table is full (another thread may take the room made). */
+    private static final int EVICTION_ATTEMPTS = 4;
+    /** Idle sessions looked at for one whose key never sent a request, so that a full registry costs little per handshake. */
+    private static final int EVICTION_SCAN = 64;
 
     /** Per-thread working memory, so that the hot path needs no allocation. */
     static final class Scratch {
@@ -55,6 +63,31 @@ final class PacketHandler {
                 + V2Wire.MAX_ENDPOINTS_PER_PEER * WireEndpoint.LENGTH];
         /** Set by {@link #handle}: the slot of the socket the answer goes out of, -1 for the arrival socket. */
         int sendFrom = -1;
+        /** The client key of the handshake being processed. */
+        final byte[] clientKey = new byte[Key.LENGTH];
+        private PacketHandler handshakesFor;
+        private NoiseHandshake responder;
+        private HandshakeSecrets secrets;
+
+        /** This thread's responder for {@code h}'s key, reset for a new message 1. */
+        NoiseHandshake responder(PacketHandler h) {
+            bind(h);
+            responder.reset();
+            return responder;
+        }
+
+        HandshakeSecrets secrets(PacketHandler h) {
+            bind(h);
+            return secrets;
+        }
+
+        private void bind(PacketHandler h) {
+            if (handshakesFor != h) {
+                responder = NoiseHandshake.responder(h.serverKeys, NoiseHandshake.NATPUNCH_PROLOGUE);
+                secrets = new HandshakeSecrets(h.registry);
+                handshakesFor = h;
+            }
+        }
     }
 
     /** The features this server implements without sockets; a session gets the ones its client offered too. */
@@ -79,7 +112,6 @@ final class PacketHandler {
     final RelayRequests relay;
     final Registry registry;
     final SessionTable sessions;
-    private final int maxSessions;
     /** Null when handshakes are not rate limited. */
     final HandshakeRateLimiter limiter;
 
@@ -89,6 +121,7 @@ final class PacketHandler {
     private final LongAdder lookupsMiss = new LongAdder();
     private final LongAdder handshakesV2 = new LongAdder();
     private final LongAdder offersRejected = new LongAdder();
+    private final LongAdder sessionsEvicted = new LongAdder();
     private final LongAdder[] drops = new LongAdder[DropReason.values().length];
     private final AtomicLong lastPurgeNanos = new AtomicLong(System.nanoTime() - PURGE_INTERVAL_NANOS);
 
@@ -108,7 +141,6 @@ final class PacketHandler {
         this.relay = config.relay == null ? null : new RelayRequests(this, config.relay);
         this.registry = new Registry(config.maxRegistrations);
         this.sessions = new SessionTable(config.maxSessions);
-        this.maxSessions = config.maxSessions;
         this.limiter = config.handshakesPerSecond > 0
                 ? new HandshakeRateLimiter(config.handshakesPerSecond, config.handshakeBurst,
                         HandshakeRateLimiter.DEFAULT_MAX_SOURCES, clock.millis())
@@ -155,16 +187,9 @@ final class PacketHandler {
                 return sealed.handle(in, off, len, source, at, out, outOff, scratch);
             }
             switch (in[off]) {
-                case Wire.TYPE_HANDSHAKE_INITIATION: {
-                    V2Rejection r = V2Handshake.checkInitiation(in, off, len);
-                    if (r != null) {
-                        return drop(r == V2Rejection.TOO_SHORT ? DropReason.TOO_SHORT : DropReason.TOO_LONG, source);
-                    }
-                    if (limiter != null && !limiter.tryAcquire(source.getAddress(), clock.millis())) {
-                        return drop(DropReason.RATE_LIMITED, source);
-                    }
-                    return handshake(in, off, len, source, out, outOff, scratch);
-                }
+                case Wire.TYPE_HANDSHAKE_INITIATION:
+                    return admitHandshake(in, off, len, source) ? handshake(in, off, len, source, out, outOff, scratch)
+                            : -1;
                 case Wire.TYPE_DATA:
                     if (len != Wire.LOOKUP_REQUEST_LENGTH) {
                         return drop(len < Wire.LOOKUP_REQUEST_LENGTH ? DropReason.TOO_SHORT : DropReason.TOO_LONG, source);
@@ -188,38 +213,75 @@ final class PacketHandler {
         }
     }
 
-    private int handshake(byte[] in, int off, int len, InetSocketAddress source, byte[] out, int outOff,
-                          Scratch scratch) {
+    /**
+     * The checks of a message 1 that cost no cryptography: its length and its source's rate
+     * limit. Counts the drop and returns false when it fails them. Never throws.
+     */
+    boolean admitHandshake(byte[] in, int off, int len, InetSocketAddress source) {
+        V2Rejection r = V2Handshake.checkInitiation(in, off, len);
+        if (r != null) {
+            drop(r == V2Rejection.TOO_SHORT ? DropReason.TOO_SHORT : DropReason.TOO_LONG, source);
+            return false;
+        }
+        if (limiter != null && !limiter.tryAcquire(source.getAddress(), clock.millis())) {
+            drop(DropReason.RATE_LIMITED, source);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Runs the key exchange of a message 1 that {@link #admitHandshake} let through and registers
+     * its client. Never throws.
+     *
+     * @return the length of message 2 written to {@code out} at {@code outOff}, or -1
+     */
+    int handshake(byte[] in, int off, int len, InetSocketAddress source, byte[] out, int outOff, Scratch scratch) {
+        HandshakeSecrets secrets = scratch.secrets(this);
+        try {
+            return handshakeOrDrop(in, off, len, source, out, outOff, scratch, secrets);
+        } catch (RuntimeException e) {
+            log.warn("Unexpected error while processing a handshake from {}; the server keeps serving", source, e);
+            return drop(DropReason.INTERNAL_ERROR, source);
+        } finally {
+            secrets.forget();
+        }
+    }
+
+    private int handshakeOrDrop(byte[] in, int off, int len, InetSocketAddress source, byte[] out, int outOff,
+                                Scratch scratch, HandshakeSecrets secrets) {
         long now = clock.millis();
-        NoiseHandshake noise = NoiseHandshake.responder(serverKeys, NoiseHandshake.NATPUNCH_PROLOGUE);
+        NoiseHandshake noise = scratch.responder(this);
+        secrets.begin(source);
         int payloadLength;
         try {
-            payloadLength = V2Handshake.readInitiation(noise, in, off, len, scratch.payload);
+            payloadLength = V2Handshake.readInitiation(noise, in, off, len, scratch.payload, secrets);
         } catch (HandshakeException e) {
             return failHandshake(DropReason.HANDSHAKE_INVALID, source);
         }
         long timestamp = Wire.readLong(scratch.payload, 0);
         Capabilities answer = negotiate(scratch.payload, payloadLength, source);
-        Key client = noise.remoteStaticKey();
-        if (allowList != null && !allowList.contains(client)) {
+        byte[] client = scratch.clientKey;
+        noise.copyRemoteStaticKey(client, 0);
+        if (allowList != null && !allowList.contains(client, 0)) {
             // Never registered; to the client it looks like a server that is not there (section 7).
             return failHandshake(DropReason.NOT_ALLOWED, source);
         }
         int proposal = HandshakeInitiation.proposedIndex(in, off);
-        if (sessions.size() >= maxSessions) {
-            purgeIfDue();
-        }
         Session session;
         Registration reg;
         int responseLength;
         while (true) {
-            reg = registry.findOrCreate(client, now);
+            // Room is made outside reg's monitor: evicting locks the victim's registration.
+            reg = registry.findOrCreate(client, 0, now);
             if (reg == null) {
-                purgeIfDue();
-                reg = registry.findOrCreate(client, now);
+                reg = registerWhenFull(client, now);
                 if (reg == null) {
                     return failHandshake(DropReason.REGISTRATIONS_FULL, source);
                 }
+            }
+            if (sessions.isFull() && reg.session == null) {
+                makeRoomForSession();
             }
             synchronized (reg) {
                 if (reg.removed) {
@@ -235,38 +297,34 @@ final class PacketHandler {
                     responseLength = V2Handshake.encodeResponse(noise, 0, null, len, scratch.block, out, outOff);
                 }
                 TransportKeys keys = noise.split();
+                // The client's old session goes first, so that its own slot makes room for the new one.
+                Session old = reg.session;
+                if (old != null) {
+                    reg.session = null;
+                    if (sessions.remove(old)) {
+                        old.destroy();
+                    }
+                }
                 Registration owner = reg;
                 int version = answer == null ? 1 : answer.version();
                 long features = answer == null ? 0 : answer.features();
                 session = sessions.insert(proposal,
                         index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features, pushes));
-                if (session == null && reg.session != null) {
-                    // The client's old session is replaced anyway: free its slot first, so that a
-                    // table filled by a flood never locks out a client that already has a session.
-                    Session previous = reg.session;
-                    reg.session = null;
-                    if (sessions.remove(previous)) {
-                        previous.destroy();
-                    }
-                    session = sessions.insert(proposal,
-                            index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features, pushes));
-                }
                 if (session == null) {
-                    keys.receiver().destroy();
-                    keys.sender().destroy();
-                    return failHandshake(DropReason.SESSIONS_FULL, source);
+                    keys.destroy();
+                    break;
                 }
-                Session old = reg.session;
                 reg.session = session;
                 reg.hasTimestamp = true;
                 reg.lastTimestamp = timestamp;
                 refreshLocked(reg, source, now);
-                if (old != null) {
-                    sessions.remove(old);
-                    old.destroy();
-                }
+                secrets.storeLocked(reg);
                 break;
             }
+        }
+        if (session == null) {
+            dropIfNeverCompleted(reg);
+            return failHandshake(DropReason.SESSIONS_FULL, source);
         }
         Wire.writeInt(out, outOff + Wire.INDEX_OFFSET, session.index);
         handshakesOk.increment();
@@ -274,18 +332,90 @@ final class PacketHandler {
             handshakesV2.increment();
         }
         if (log.isDebugEnabled()) {
-            log.debug("{} registered at {} (session index {}, protocol version {})", reg.key.toBase64(),
+            log.debug("{} registered at {} (session index {}, protocol version {})", reg.key().toBase64(),
                     Endpoints.format(source), Integer.toUnsignedString(session.index), session.version);
         }
         if (listener != null) {
             InetSocketAddress at = Endpoint.of(source).address;
             try {
-                listener.onRegistration(client, at);
+                listener.onRegistration(reg.key(), at);
             } catch (RuntimeException e) {
                 log.warn("ServerListener.onRegistration threw", e);
             }
         }
         return responseLength;
+    }
+
+    /**
+     * Frees a session slot for a handshake while the table is full: expired sessions first (at
+     * most one sweep a second), else the oldest session that never carried a request. A flood of
+     * handshakes from random keys therefore replaces its own sessions and never locks out a
+     * client that uses its session; the table is refused to new keys only when every session in
+     * it has carried requests.
+     */
+    private void makeRoomForSession() {
+        purgeIfDue();
+        for (int i = 0; i < EVICTION_ATTEMPTS && sessions.isFull(); i++) {
+            Session victim = sessions.takeOldestIdle(s -> true, 1);
+            if (victim == null || evict(victim)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Registers {@code client} while the registry is full: after expired entries (at most one
+     * sweep a second), in place of the oldest key that never sent a request and whose only
+     * session is idle, which is what a flood from random keys leaves (see {@link #evict}).
+     *
+     * @return the new registration, or null when the registry stays full
+     */
+    private Registration registerWhenFull(byte[] client, long now) {
+        purgeIfDue();
+        for (int i = 0; i < EVICTION_ATTEMPTS; i++) {
+            Registration reg = registry.findOrCreate(client, 0, now);
+            if (reg != null) {
+                return reg;
+            }
+            Session victim = sessions.takeOldestIdle(s -> !s.owner.used, EVICTION_SCAN);
+            if (victim == null) {
+                return null;
+            }
+            evict(victim);
+        }
+        return registry.findOrCreate(client, 0, now);
+    }
+
+    /**
+     * Retires {@code victim} and, when its key never sent a request either (nobody has reason to
+     * keep it: a client that registers and never asks for a peer is what a flood looks like),
+     * its registration.
+     *
+     * @return whether a slot was freed
+     */
+    private boolean evict(Session victim) {
+        Registration owner = victim.owner;
+        boolean freed;
+        synchronized (owner) {
+            if (owner.session == victim) {
+                owner.session = null;
+            }
+            freed = sessions.remove(victim);
+            if (freed) {
+                victim.destroy();
+            }
+        }
+        if (!freed) {
+            return false;
+        }
+        sessionsEvicted.increment();
+        registry.remove(owner, r -> !r.used && r.session == null, r -> pushes.changed(r));
+        return true;
+    }
+
+    /** Drops a registration whose first handshake could not complete, so that refused handshakes leave nothing behind. */
+    private void dropIfNeverCompleted(Registration reg) {
+        registry.remove(reg, r -> r.session == null && !r.used && r.endpoint4 == 0 && r.extras == null, r -> { });
     }
 
     /**
@@ -326,17 +456,21 @@ final class PacketHandler {
      * Allocation-free and lock-free unless the endpoint changes.
      */
     void touch(Registration reg, InetSocketAddress source, long now) {
-        Endpoint e4 = reg.endpoint4;
-        if (e4 != null && e4.matches(source)) {
-            reg.seen4Millis = now;
-            reg.lastSeenMillis = now;
-            return;
-        }
-        Endpoint e6 = reg.endpoint6;
-        if (e6 != null && e6.matches(source)) {
-            reg.seen6Millis = now;
-            reg.lastSeenMillis = now;
-            return;
+        long p = Endpoint.pack4(source);
+        if (p != 0) {
+            if (reg.endpoint4 == p) {
+                reg.seen4Millis = now;
+                reg.lastSeenMillis = now;
+                return;
+            }
+        } else {
+            Registration.Extras x = reg.extras;
+            Endpoint e6 = x == null ? null : x.endpoint6;
+            if (e6 != null && e6.matches(source)) {
+                x.seen6Millis = now;
+                reg.lastSeenMillis = now;
+                return;
+            }
         }
         synchronized (reg) {
             refreshLocked(reg, source, now);
@@ -345,28 +479,20 @@ final class PacketHandler {
 
     /** {@link #touch} with {@code reg}'s monitor held. */
     void refreshLocked(Registration reg, InetSocketAddress source, long now) {
-        Endpoint current = reg.endpoint4;
-        if (current == null || !current.matches(source)) {
-            current = reg.endpoint6;
-        }
+        long p = Endpoint.pack4(source);
         boolean changed = false;
-        if (current == null || !current.matches(source)) {
-            Endpoint e = Endpoint.of(source);
-            Endpoint old = e.ipv4 ? reg.endpoint4 : reg.endpoint6;
-            if (old == null || !old.address.equals(e.address)) {
-                changed = true;
-            }
-            if (e.ipv4) {
-                reg.endpoint4 = e;
-            } else {
-                reg.endpoint6 = e;
-            }
-            current = e;
-        }
-        if (current.ipv4) {
+        if (p != 0) {
+            changed = reg.endpoint4 != p;
+            reg.endpoint4 = p;
             reg.seen4Millis = now;
         } else {
-            reg.seen6Millis = now;
+            Registration.Extras x = reg.extrasLocked();
+            Endpoint e6 = x.endpoint6;
+            if (e6 == null || !e6.matches(source)) {
+                x.endpoint6 = Endpoint.of(source);
+                changed = true;
+            }
+            x.seen6Millis = now;
         }
         reg.lastSeenMillis = now;
         if (changed) {
@@ -377,7 +503,18 @@ final class PacketHandler {
     /** A new version for a changed endpoint set; {@code reg}'s monitor is held. */
     void endpointsChanged(Registration reg, long now) {
         reg.version = versions.next(now);
-        pushes.changed(reg.key);
+        pushes.changed(reg);
+    }
+
+    /**
+     * An authenticated request (not a handshake) arrived on {@code session}: neither it nor its
+     * key is what a flood leaves behind, so a full table keeps them.
+     */
+    void markUsed(Session session) {
+        if (!session.used) {
+            sessions.markUsed(session);
+            session.owner.used = true;
+        }
     }
 
     /**
@@ -399,7 +536,7 @@ final class PacketHandler {
      */
     void recordAsked(Registration requester, byte[] b, int off) {
         if (mutual && requester.recordAsked(b, off)) {
-            pushes.changed(requester.key);
+            pushes.changed(requester);
         }
     }
 
@@ -433,43 +570,42 @@ final class PacketHandler {
             return drop(DropReason.COUNTER_REPLAY, source);
         }
         Registration owner = session.owner;
-        if (!owner.key.equalsBytes(plain, Wire.LOOKUP_OWN_KEY_OFFSET)) {
+        if (!owner.keyEquals(plain, Wire.LOOKUP_OWN_KEY_OFFSET)) {
             return drop(DropReason.WRONG_CLIENT_KEY, source);
         }
+        markUsed(session);
         touch(owner, source, now);
         noteDatagram(session, source, Wire.LOOKUP_REQUEST_LENGTH);
 
         Registration target = registry.find(plain, Wire.LOOKUP_PEER_KEY_OFFSET);
-        Endpoint found = null;
+        long found = 0;
         recordAsked(owner, plain, Wire.LOOKUP_PEER_KEY_OFFSET);
         if (target != null && !target.removed && !target.isExpired(now, registrationTtlMillis)
                 && visible(owner, target)) {
             // Type 3 answers carry IPv4 only, in version 2 sessions too (protocol-v2.md 3.3).
             found = target.liveEndpoint4(now, registrationTtlMillis);
         }
-        long counter = session.sendCounter.getAndIncrement();
-        int n = found != null
-                ? LookupResponse.encodeFound(session.sender, counter, found.ip, found.port, scratch.endpoint, out, outOff)
+        long counter = session.nextSendCounter();
+        int n = found != 0
+                ? LookupResponse.encodeFound(session.sender, counter, Endpoint.ip4(found), Endpoint.port4(found),
+                        scratch.endpoint, out, outOff)
                 : LookupResponse.encodeNotFound(session.sender, counter, out, outOff);
         if (session.removed) {
             // A newer handshake destroyed the keys while this answer was sealed: it may be garbage.
             return drop(DropReason.UNKNOWN_SESSION, source);
         }
-        if (found != null) {
-            lookupsHit.increment();
-        } else {
-            lookupsMiss.increment();
-        }
+        countLookup(found != 0);
         if (log.isInfoEnabled()) {
             // natpunch-go's format: the first 16 base64 characters (12 bytes) of each key.
             Base64.Encoder b64 = Base64.getEncoder();
             log.info("{} ==> {}: {}", b64.encodeToString(Arrays.copyOfRange(plain, 0, 12)),
-                    b64.encodeToString(Arrays.copyOfRange(plain, 32, 44)), found != null ? "CONNECTED" : "NOT FOUND");
+                    b64.encodeToString(Arrays.copyOfRange(plain, 32, 44)), found != 0 ? "CONNECTED" : "NOT FOUND");
         }
         if (listener != null) {
-            Key targetKey = target != null ? target.key : Key.fromBytes(Arrays.copyOfRange(plain, 32, 64));
+            Key targetKey = target != null ? target.key() : Key.fromBytes(Arrays.copyOfRange(plain, 32, 64));
             try {
-                listener.onLookup(owner.key, targetKey, found != null ? Optional.of(found.address) : Optional.empty());
+                listener.onLookup(owner.key(), targetKey, found != 0 ? Optional.of(Endpoint.address4(found))
+                        : Optional.empty());
             } catch (RuntimeException e) {
                 log.warn("ServerListener.onLookup threw", e);
             }
@@ -527,7 +663,7 @@ final class PacketHandler {
             if (s != null && sessions.remove(s)) {
                 s.destroy();
             }
-            pushes.changed(reg.key);
+            pushes.changed(reg);
         });
         registry.forEach(reg -> expireFamilies(reg, now));
         if (!expired.isEmpty() || gone > 0) {
@@ -537,25 +673,32 @@ final class PacketHandler {
 
     /** Drops a server-reflexive endpoint whose family was not refreshed for the registration TTL (6.4). */
     private void expireFamilies(Registration reg, long now) {
-        boolean stale4 = reg.endpoint4 != null && now - reg.seen4Millis > registrationTtlMillis;
-        boolean stale6 = reg.endpoint6 != null && now - reg.seen6Millis > registrationTtlMillis;
-        if (!stale4 && !stale6) {
+        if (!stale4(reg, now) && !stale6(reg, now)) {
             return;
         }
         synchronized (reg) {
             boolean changed = false;
-            if (reg.endpoint4 != null && now - reg.seen4Millis > registrationTtlMillis) {
-                reg.endpoint4 = null;
+            if (stale4(reg, now)) {
+                reg.endpoint4 = 0;
                 changed = true;
             }
-            if (reg.endpoint6 != null && now - reg.seen6Millis > registrationTtlMillis) {
-                reg.endpoint6 = null;
+            if (stale6(reg, now)) {
+                reg.extras.endpoint6 = null;
                 changed = true;
             }
             if (changed && !reg.removed) {
                 endpointsChanged(reg, now);
             }
         }
+    }
+
+    private boolean stale4(Registration reg, long now) {
+        return reg.endpoint4 != 0 && now - reg.seen4Millis > registrationTtlMillis;
+    }
+
+    private boolean stale6(Registration reg, long now) {
+        Registration.Extras x = reg.extras;
+        return x != null && x.endpoint6 != null && now - x.seen6Millis > registrationTtlMillis;
     }
 
     private void retire(Session s) {
@@ -576,6 +719,6 @@ final class PacketHandler {
         }
         return new ServerMetrics(registry.size(), sessions.size(), handshakesOk.sum(), handshakesFailed.sum(),
                 lookupsHit.sum(), lookupsMiss.sum(), byReason, handshakesV2.sum(), offersRejected.sum(),
-                sealed.requests(), sealed.errors(), pushes.total(), pushes.sent());
+                sealed.requests(), sealed.errors(), pushes.total(), pushes.sent(), sessionsEvicted.sum());
     }
 }

@@ -1,6 +1,5 @@
 package dev.natpunch.server;
 
-import dev.natpunch.crypto.Key;
 import dev.natpunch.protocol.v2.Push;
 import dev.natpunch.protocol.v2.Sealed;
 import dev.natpunch.protocol.v2.V2Wire;
@@ -117,14 +116,14 @@ final class Pushes implements AutoCloseable {
         return index.size();
     }
 
-    /** {@code key}'s endpoint set (or visibility) changed; any thread, any lock held. */
-    void changed(Key key) {
+    /** {@code reg}'s endpoint set (or visibility) changed; any thread, any lock held. */
+    void changed(Registration reg) {
         ScheduledThreadPoolExecutor t = thread;
         if (t == null || index.isEmpty()) {
             return;
         }
-        byte[] k = key.toBytes();
-        submit(() -> fanOut(KeyRef.of(k, 0)), t);
+        KeyRef k = KeyRef.of(reg.keyBytes, 0);
+        submit(() -> fanOut(k), t);
     }
 
     /** Asks the push thread to look at a session (after an ack, a new address, ...). */
@@ -158,7 +157,7 @@ final class Pushes implements AutoCloseable {
         if (session.removed) {
             return;
         }
-        long counter = session.sendCounter.getAndIncrement();
+        long counter = session.nextSendCounter();
         int n = Sealed.seal(session.sender, V2Wire.TYPE_SEALED_TO_CLIENT, session.index, counter, f.plain, 0,
                 f.plain.length, 0, datagram, 0);
         if (session.removed) {

@@ -1,19 +1,26 @@
 package dev.natpunch.server;
 
 import dev.natpunch.crypto.Key;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * Client key to {@link Registration}, bounded. Lookups by the 32 raw key bytes of a decrypted
  * request are lock-free and allocation-free; inserts and removals lock one of a fixed set of
- * stripes. The hash is keyed with a random per-server seed so that clients, who choose their keys,
- * cannot aim many keys at one bucket.
+ * stripes (the stripe of a bucket), and then, to mark a registration removed, its monitor. The
+ * hash is keyed with a random per-server seed so that clients, who choose their keys, cannot aim
+ * many keys at one bucket. A bucket costs one reference; the table has at most 2^20 of them.
  */
 final class Registry {
     private static final int STRIPES = 64;
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final AtomicReferenceArray<Registration> buckets;
     private final int mask;
@@ -44,32 +51,61 @@ final class Registry {
     Registration find(byte[] key, int off) {
         int h = hash(key, off);
         for (Registration r = buckets.get(h & mask); r != null; r = r.next) {
-            if (r.hash == h && r.key.equalsBytes(key, off)) {
+            if (r.hash == h && r.keyEquals(key, off)) {
                 return r;
             }
         }
         return null;
     }
 
-    /** The registration for {@code key}, created (with no endpoint yet) if absent; null when full. */
-    Registration findOrCreate(Key key, long nowMillis) {
-        byte[] k = key.toBytes();
-        int h = hash(k, 0);
+    /**
+     * The registration for the key at {@code key[off..off+32)}, created (with no endpoint yet) if
+     * absent; null when full.
+     */
+    Registration findOrCreate(byte[] key, int off, long nowMillis) {
+        int h = hash(key, off);
         int bucket = h & mask;
-        synchronized (locks[h & (STRIPES - 1)]) {
+        synchronized (lock(bucket)) {
             for (Registration r = buckets.get(bucket); r != null; r = r.next) {
-                if (r.hash == h && r.key.equalsBytes(k, 0)) {
+                if (r.hash == h && r.keyEquals(key, off)) {
                     return r;
                 }
             }
             if (size.get() >= capacity) {
                 return null;
             }
-            Registration r = new Registration(key, h, nowMillis);
+            Registration r = new Registration(Arrays.copyOfRange(key, off, off + Key.LENGTH), h, nowMillis);
             r.next = buckets.get(bucket);
             buckets.set(bucket, r);
             size.incrementAndGet();
             return r;
+        }
+    }
+
+    /**
+     * Removes {@code r} if it is still registered and {@code condition} holds for it (checked with
+     * its monitor held). {@code onRemove} runs under the monitor, after it is marked removed.
+     *
+     * @return whether it was removed
+     */
+    boolean remove(Registration r, Predicate<Registration> condition, Consumer<Registration> onRemove) {
+        int bucket = r.hash & mask;
+        synchronized (lock(bucket)) {
+            synchronized (r) {
+                if (r.removed || !condition.test(r)) {
+                    return false;
+                }
+                markRemoved(r, onRemove);
+            }
+            Registration prev = null;
+            for (Registration x = buckets.get(bucket); x != null; x = x.next) {
+                if (x == r) {
+                    unlink(bucket, prev, x);
+                    return true;
+                }
+                prev = x;
+            }
+            throw new IllegalStateException("a registration not marked removed was not in its bucket");
         }
     }
 
@@ -86,26 +122,20 @@ final class Registry {
             if (buckets.get(b) == null) {
                 continue;
             }
-            synchronized (locks[b & (STRIPES - 1)]) {
+            synchronized (lock(b)) {
                 Registration prev = null;
                 for (Registration r = buckets.get(b); r != null; r = r.next) {
                     boolean gone = false;
                     if (r.isExpired(nowMillis, ttlMillis)) {
                         synchronized (r) {
                             if (r.isExpired(nowMillis, ttlMillis)) {
-                                r.removed = true;
-                                onRemove.accept(r);
+                                markRemoved(r, onRemove);
                                 gone = true;
                             }
                         }
                     }
                     if (gone) {
-                        if (prev == null) {
-                            buckets.set(b, r.next);
-                        } else {
-                            prev.next = r.next;
-                        }
-                        size.decrementAndGet();
+                        unlink(b, prev, r);
                         removed++;
                     } else {
                         prev = r;
@@ -125,14 +155,29 @@ final class Registry {
         }
     }
 
+    private static void markRemoved(Registration r, Consumer<Registration> onRemove) {
+        r.removed = true;
+        r.forgetSsLocked();
+        onRemove.accept(r);
+    }
+
+    private void unlink(int bucket, Registration prev, Registration r) {
+        if (prev == null) {
+            buckets.set(bucket, r.next);
+        } else {
+            prev.next = r.next;
+        }
+        size.decrementAndGet();
+    }
+
+    private Object lock(int bucket) {
+        return locks[bucket & (STRIPES - 1)];
+    }
+
     private int hash(byte[] k, int off) {
         long h = seed;
-        for (int i = 0; i < 32; i += 8) {
-            long v = 0;
-            for (int j = 0; j < 8; j++) {
-                v = v << 8 | (k[off + i + j] & 0xff);
-            }
-            h = (h ^ v) * 0x9E3779B97F4A7C15L;
+        for (int i = 0; i < Key.LENGTH; i += 8) {
+            h = (h ^ (long) LONGS.get(k, off + i)) * 0x9E3779B97F4A7C15L;
             h ^= h >>> 32;
         }
         h *= 0xBF58476D1CE4E5B9L;

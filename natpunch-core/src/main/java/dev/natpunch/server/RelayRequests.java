@@ -38,7 +38,7 @@ final class RelayRequests {
      * @return the plaintext length
      */
     int answer(Registration owner, byte[] p, InetSocketAddress source, long now, byte[] a) {
-        Key requester = owner.key;
+        Key requester = owner.key();
         int id = Sealed.id(p, 0);
         int keyOff = RelayControl.peerKeyOffset(0);
         Key peer = Key.fromBytes(Arrays.copyOfRange(p, keyOff, keyOff + Key.LENGTH));

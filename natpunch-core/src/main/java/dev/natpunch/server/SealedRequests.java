@@ -123,6 +123,7 @@ final class SealedRequests implements Pushes.EntryWriter {
         }
         // Authentic, whatever the plaintext says: it refreshes the sender's endpoint (6.4) and,
         // after an ack had its say, the return address for pushes (6.3).
+        server.markUsed(session);
         server.touch(session.owner, source, now);
         int n = dispatch(session, p, plen, len, source, at, now, out, outOff, scratch);
         server.noteDatagram(session, source, len);
@@ -189,7 +190,7 @@ final class SealedRequests implements Pushes.EntryWriter {
             server.recordAsked(session.owner, p, keyOff);
             // Looked up first, then the rule applied: denied takes the path of not found (section 7).
             int c = target != null && server.visible(session.owner, target)
-                    ? writeEndpoints(a, first, target, want, now, session.owner.key) : 0;
+                    ? writeEndpoints(a, first, target, want, now, session.owner) : 0;
             if (c > 0) {
                 int end = pos + BatchLookup.entryLength(c);
                 if (end > limit) {
@@ -204,11 +205,11 @@ final class SealedRequests implements Pushes.EntryWriter {
             if (log.isInfoEnabled()) {
                 // natpunch-go's line, one per key, so that logs read the same whatever the version.
                 Base64.Encoder b64 = Base64.getEncoder();
-                log.info("{} ==> {}: {}", b64.encodeToString(Arrays.copyOfRange(session.owner.key.toBytes(), 0, 12)),
+                log.info("{} ==> {}: {}", b64.encodeToString(Arrays.copyOfRange(session.owner.keyBytes, 0, 12)),
                         b64.encodeToString(Arrays.copyOfRange(p, keyOff, keyOff + 12)), c > 0 ? "CONNECTED" : "NOT FOUND");
             }
             if (server.listener != null) {
-                notifyListener(session.owner.key, p, keyOff, target, a, c > 0 ? first : -1);
+                notifyListener(session.owner.key(), p, keyOff, target, a, c > 0 ? first : -1);
             }
         }
         int plen = BatchLookup.finishResult(a, 0, pos, answered);
@@ -220,7 +221,7 @@ final class SealedRequests implements Pushes.EntryWriter {
 
     /** Tells the listener about one key; {@code first} is the offset of its first endpoint in {@code a}, or -1. */
     private void notifyListener(Key requester, byte[] p, int keyOff, Registration target, byte[] a, int first) {
-        Key targetKey = target != null ? target.key : Key.fromBytes(Arrays.copyOfRange(p, keyOff, keyOff + Key.LENGTH));
+        Key targetKey = target != null ? target.key() : Key.fromBytes(Arrays.copyOfRange(p, keyOff, keyOff + Key.LENGTH));
         Optional<InetSocketAddress> at = Optional.empty();
         if (first >= 0) {
             WireEndpoint e = WireEndpoint.read(a, first);
@@ -240,29 +241,28 @@ final class SealedRequests implements Pushes.EntryWriter {
      *
      * @return how many were written; 0 means "not found" (unknown, expired, or nothing wanted)
      */
-    int writeEndpoints(byte[] a, int at, Registration target, int want, long now, Key requester) {
+    int writeEndpoints(byte[] a, int at, Registration target, int want, long now, Registration requester) {
         long ttl = server.registrationTtlMillis;
         if (target.removed || target.isExpired(now, ttl)) {
             return 0;
         }
         int n = 0;
         if ((want & V2Wire.WANT_SERVER_REFLEXIVE) != 0) {
-            Endpoint e4 = (want & V2Wire.WANT_IPV4) != 0 ? target.liveEndpoint4(now, ttl) : null;
+            long e4 = (want & V2Wire.WANT_IPV4) != 0 ? target.liveEndpoint4(now, ttl) : 0;
             Endpoint e6 = (want & V2Wire.WANT_IPV6) != 0 ? target.liveEndpoint6(now, ttl) : null;
-            if (e4 != null && e6 != null && target.seen6Millis > target.seen4Millis) {
-                Endpoint t = e4;
-                e4 = e6;
-                e6 = t;
+            boolean sixFirst = e4 != 0 && e6 != null && target.seen6Millis() > target.seen4Millis;
+            if (sixFirst) {
+                System.arraycopy(e6.wire, 0, a, at + n++ * WireEndpoint.LENGTH, WireEndpoint.LENGTH);
             }
-            if (e4 != null) {
-                System.arraycopy(e4.wire, 0, a, at + n++ * WireEndpoint.LENGTH, WireEndpoint.LENGTH);
+            if (e4 != 0) {
+                Endpoint.writeWire4(e4, a, at + n++ * WireEndpoint.LENGTH);
             }
-            if (e6 != null) {
+            if (e6 != null && !sixFirst) {
                 System.arraycopy(e6.wire, 0, a, at + n++ * WireEndpoint.LENGTH, WireEndpoint.LENGTH);
             }
         }
         if ((want & V2Wire.WANT_LOCAL) != 0) {
-            byte[] c = target.candidates;
+            byte[] c = target.candidates();
             for (int i = 0; i < c.length && n < V2Wire.MAX_ENDPOINTS_PER_PEER; i += WireEndpoint.LENGTH) {
                 int family = WireEndpoint.family(c, i);
                 if ((want & (family == WireEndpoint.FAMILY_IPV4 ? V2Wire.WANT_IPV4 : V2Wire.WANT_IPV6)) != 0) {
@@ -271,7 +271,7 @@ final class SealedRequests implements Pushes.EntryWriter {
             }
         }
         if ((want & V2Wire.WANT_RELAY) != 0 && server.relay != null && n < V2Wire.MAX_ENDPOINTS_PER_PEER) {
-            n += server.relay.writeEndpoint(a, at + n * WireEndpoint.LENGTH, requester, target.key, want);
+            n += server.relay.writeEndpoint(a, at + n * WireEndpoint.LENGTH, requester.key(), target.key(), want);
         }
         return n;
     }
@@ -335,7 +335,7 @@ final class SealedRequests implements Pushes.EntryWriter {
         Registration target = server.registry.find(k, 0);
         int version = target != null ? target.version : 0;
         int c = target != null && server.visible(subscriber.owner, target)
-                ? writeEndpoints(a, pos + Push.ENTRY_HEADER_LENGTH, target, want, now, subscriber.owner.key) : 0;
+                ? writeEndpoints(a, pos + Push.ENTRY_HEADER_LENGTH, target, want, now, subscriber.owner) : 0;
         if (c == 0) {
             version = server.versions.next(now);
         }
@@ -350,29 +350,26 @@ final class SealedRequests implements Pushes.EntryWriter {
             byte[] kept = session.has(V2Wire.FEATURE_CANDIDATES)
                     ? Candidates.accept(p, 0) : Registration.NO_CANDIDATES;
             synchronized (owner) {
-                if (!Arrays.equals(owner.candidates, kept)) {
-                    owner.candidates = kept;
+                if (!Arrays.equals(owner.candidates(), kept)) {
+                    owner.extrasLocked().candidates = kept;
                     server.endpointsChanged(owner, now);
                 }
             }
         }
         byte[] a = scratch.answer;
         int plen = dev.natpunch.protocol.v2.Registration.writeResult(a, 0, Sealed.id(p, 0), owner.candidateCount());
-        System.arraycopy(observed(owner, source), 0, a, dev.natpunch.protocol.v2.Registration.observedOffset(0), WireEndpoint.LENGTH);
+        writeObserved(source, a, dev.natpunch.protocol.v2.Registration.observedOffset(0));
         return seal(session, a, plen, len, source, out, outOff);
     }
 
-    /** The wire form of {@code source}, which {@link PacketHandler#touch} has just recorded. */
-    private static byte[] observed(Registration owner, InetSocketAddress source) {
-        Endpoint e = owner.endpoint4;
-        if (e != null && e.matches(source)) {
-            return e.wire;
+    /** Writes the wire form of {@code source} as seen (kind server-reflexive) at {@code a[at..]}. */
+    private static void writeObserved(InetSocketAddress source, byte[] a, int at) {
+        long p = Endpoint.pack4(source);
+        if (p != 0) {
+            Endpoint.writeWire4(p, a, at);
+        } else {
+            System.arraycopy(Endpoint.of(source).wire, 0, a, at, WireEndpoint.LENGTH);
         }
-        e = owner.endpoint6;
-        if (e != null && e.matches(source)) {
-            return e.wire;
-        }
-        return Endpoint.of(source).wire;
     }
 
     private int info(Session session, int id, int len, InetSocketAddress source, byte[] out, int outOff,
@@ -413,7 +410,7 @@ final class SealedRequests implements Pushes.EntryWriter {
         }
         byte[] a = scratch.answer;
         int plen = Probe.writeResult(a, 0, id);
-        System.arraycopy(Endpoint.of(source).wire, 0, a, Probe.mappedOffset(0), WireEndpoint.LENGTH);
+        writeObserved(source, a, Probe.mappedOffset(0));
         from.originFor(source).write(a, Probe.originOffset(0));
         int n = seal(session, a, plen, len, source, out, outOff);
         if (n > 0 && from.slot() != at.slot()) {
@@ -441,7 +438,7 @@ final class SealedRequests implements Pushes.EntryWriter {
         if (plen > Sealed.plaintextLimit(len)) {
             return server.drop(DropReason.ANSWER_TOO_LONG, source);
         }
-        long counter = session.sendCounter.getAndIncrement();
+        long counter = session.nextSendCounter();
         int n = Sealed.seal(session.sender, V2Wire.TYPE_SEALED_TO_CLIENT, session.index, counter, a, 0, plen, 0,
                 out, outOff);
         if (session.removed) {

@@ -19,11 +19,13 @@ public final class ServerMetrics {
     private final long errorsSent;
     private final long subscriptions;
     private final long pushesSent;
+    private final long sessionsEvicted;
 
     ServerMetrics(long registrations, long sessions, long handshakesOk, long handshakesFailed,
                   long lookupsHit, long lookupsMiss, EnumMap<DropReason, Long> drops,
                   long handshakesV2, long offersRejected, long sealedRequests, long errorsSent,
-                  long subscriptions, long pushesSent) {
+                  long subscriptions, long pushesSent, long sessionsEvicted) {
+        this.sessionsEvicted = sessionsEvicted;
         this.subscriptions = subscriptions;
         this.pushesSent = pushesSent;
         this.handshakesV2 = handshakesV2;
@@ -96,6 +98,15 @@ public final class ServerMetrics {
     }
 
     /**
+     * Sessions dropped to make room for a new one while the session table was full: the oldest
+     * of those that had not carried a request yet (what a handshake flood from random keys leaves
+     * behind), with their key's registration when that key never sent a request either.
+     */
+    public long sessionsEvicted() {
+        return sessionsEvicted;
+    }
+
+    /**
      * Peers asked for that were answered with at least one endpoint: version 1 lookups, and each
      * key of a version 2 LOOKUP.
      */
@@ -133,6 +144,6 @@ public final class ServerMetrics {
                 + ", handshakesOk=" + handshakesOk + ", handshakesFailed=" + handshakesFailed
                 + ", handshakesV2=" + handshakesV2 + ", sealedRequests=" + sealedRequests
                 + ", lookupsHit=" + lookupsHit + ", lookupsMiss=" + lookupsMiss
-                + ", drops=" + totalDrops() + "]";
+                + ", sessionsEvicted=" + sessionsEvicted + ", drops=" + totalDrops() + "]";
     }
 }

@@ -2,16 +2,33 @@ package dev.natpunch.server;
 
 import dev.natpunch.crypto.CipherState;
 import dev.natpunch.crypto.ReplayWindow;
-import java.util.concurrent.atomic.AtomicLong;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
-/** The transport state a handshake left behind, found by the index the server assigned. */
+/**
+ * The transport state a handshake left behind, found by the index the server assigned. About 420
+ * bytes with its cipher states and replay window (docs/PERFORMANCE.md); the session cap bounds
+ * their number.
+ */
 final class Session {
+    private static final VarHandle SEND_COUNTER;
+
+    static {
+        try {
+            SEND_COUNTER = MethodHandles.lookup().findVarHandle(Session.class, "sendCounter", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     final int index;
     final Registration owner;
     final CipherState receiver;
     final CipherState sender;
     final ReplayWindow replayWindow = new ReplayWindow();
-    final AtomicLong sendCounter = new AtomicLong();
+    /** The counter of the next datagram this server seals for the session; see {@link #nextSendCounter()}. */
+    @SuppressWarnings("unused") // through SEND_COUNTER
+    private volatile long sendCounter;
     final long createdMillis;
     /** The protocol version negotiated in the handshake: 1, or 2 when the client offered it. */
     final int version;
@@ -24,6 +41,14 @@ final class Session {
     volatile Session next;
     /** Set before the cipher states are destroyed, so that a racing lookup discards its answer. */
     volatile boolean removed;
+    /**
+     * Set by the first authenticated request on the session. Until then the session is on the
+     * table's list of idle sessions, which a full table evicts, oldest first.
+     */
+    volatile boolean used;
+    /** Neighbours on the session table's idle list; guarded by the table's idle-list lock. */
+    Session idlePrev;
+    Session idleNext;
 
     Session(int index, Registration owner, CipherState receiver, CipherState sender, long createdMillis,
             int version, long features, Pushes pushes) {
@@ -64,6 +89,11 @@ final class Session {
         }
         lastRateLimitedMillis = nowMillis;
         return true;
+    }
+
+    /** A counter for the next datagram sealed for the client: each one used once, counting from 0. */
+    long nextSendCounter() {
+        return (long) SEND_COUNTER.getAndAdd(this, 1L);
     }
 
     boolean has(long feature) {

@@ -7,10 +7,14 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.IntFunction;
+import java.util.function.Predicate;
 
 /**
  * Session index to {@link Session}, bounded. Lookups are lock-free and allocation-free (no boxed
- * index); inserts and removals lock one of a fixed set of stripes.
+ * index); inserts and removals lock one of a fixed set of stripes. Sessions that have not carried
+ * a request yet are also on an idle list in creation order, from which a full table takes the
+ * oldest to evict ({@link #takeOldestIdle}): what a handshake flood from random keys leaves
+ * behind, since those keys never use their sessions.
  */
 final class SessionTable {
     private static final int STRIPES = 64;
@@ -23,6 +27,10 @@ final class SessionTable {
     private final AtomicInteger size = new AtomicInteger();
     private final int capacity;
     private final int seed = new SecureRandom().nextInt();
+    /** Guards the idle list (a session is on it while it is in the table and unused); taken last. */
+    private final Object idleLock = new Object();
+    private Session idleHead;
+    private Session idleTail;
 
     SessionTable(int capacity) {
         this.capacity = capacity;
@@ -38,6 +46,10 @@ final class SessionTable {
         return size.get();
     }
 
+    boolean isFull() {
+        return size.get() >= capacity;
+    }
+
     Session get(int index) {
         int h = hash(index);
         for (Session s = buckets.get(h & mask); s != null; s = s.next) {
@@ -50,7 +62,7 @@ final class SessionTable {
 
     /**
      * Creates and inserts a session under a free index: the proposal + 1 (what natpunch-go's server
-     * answers), then the following indexes, then random ones.
+     * answers), then the following indexes, then random ones. It starts on the idle list.
      *
      * @return the new session, or null if the table is full
      */
@@ -61,9 +73,8 @@ final class SessionTable {
         }
         for (int attempt = 0; ; attempt++) {
             int candidate = attempt < SEQUENTIAL_PROBES ? proposal + 1 + attempt : ThreadLocalRandom.current().nextInt();
-            int h = hash(candidate);
-            int bucket = h & mask;
-            synchronized (locks[h & (STRIPES - 1)]) {
+            int bucket = hash(candidate) & mask;
+            synchronized (lock(bucket)) {
                 boolean taken = false;
                 for (Session s = buckets.get(bucket); s != null; s = s.next) {
                     if (s.index == candidate) {
@@ -75,6 +86,9 @@ final class SessionTable {
                     Session created = factory.apply(candidate);
                     created.next = buckets.get(bucket);
                     buckets.set(bucket, created);
+                    synchronized (idleLock) {
+                        linkIdle(created);
+                    }
                     return created;
                 }
             }
@@ -83,9 +97,8 @@ final class SessionTable {
 
     /** Unlinks {@code session} if it is still in the table. */
     boolean remove(Session session) {
-        int h = hash(session.index);
-        int bucket = h & mask;
-        synchronized (locks[h & (STRIPES - 1)]) {
+        int bucket = hash(session.index) & mask;
+        synchronized (lock(bucket)) {
             Session prev = null;
             for (Session s = buckets.get(bucket); s != null; s = s.next) {
                 if (s == session) {
@@ -95,12 +108,43 @@ final class SessionTable {
                         prev.next = s.next;
                     }
                     size.decrementAndGet();
+                    synchronized (idleLock) {
+                        unlinkIdle(session);
+                    }
                     return true;
                 }
                 prev = s;
             }
         }
         return false;
+    }
+
+    /** The session carried a request: it leaves the idle list for good. Cheap after the first call. */
+    void markUsed(Session session) {
+        if (session.used) {
+            return;
+        }
+        synchronized (idleLock) {
+            session.used = true;
+            unlinkIdle(session);
+        }
+    }
+
+    /**
+     * Takes the oldest session that never carried a request and that {@code which} accepts, among
+     * the {@code scan} oldest, off the idle list (the caller evicts it); null when there is none.
+     */
+    Session takeOldestIdle(Predicate<Session> which, int scan) {
+        synchronized (idleLock) {
+            Session s = idleHead;
+            for (int i = 0; s != null && i < scan; i++, s = s.idleNext) {
+                if (which.test(s)) {
+                    unlinkIdle(s);
+                    return s;
+                }
+            }
+            return null;
+        }
     }
 
     /** Sessions older than {@code ttlMillis}, collected without locking; the caller retires them. */
@@ -114,6 +158,40 @@ final class SessionTable {
             }
         }
         return out;
+    }
+
+    private void linkIdle(Session s) {
+        s.idlePrev = idleTail;
+        s.idleNext = null;
+        if (idleTail == null) {
+            idleHead = s;
+        } else {
+            idleTail.idleNext = s;
+        }
+        idleTail = s;
+    }
+
+    /** Unlinks {@code s} from the idle list if it is on it. */
+    private void unlinkIdle(Session s) {
+        if (s.idlePrev == null && idleHead != s) {
+            return;
+        }
+        if (s.idlePrev == null) {
+            idleHead = s.idleNext;
+        } else {
+            s.idlePrev.idleNext = s.idleNext;
+        }
+        if (s.idleNext == null) {
+            idleTail = s.idlePrev;
+        } else {
+            s.idleNext.idlePrev = s.idlePrev;
+        }
+        s.idlePrev = null;
+        s.idleNext = null;
+    }
+
+    private Object lock(int bucket) {
+        return locks[bucket & (STRIPES - 1)];
     }
 
     private int hash(int index) {

@@ -1,6 +1,7 @@
 package dev.natpunch.server;
 
 import dev.natpunch.crypto.Key;
+import dev.natpunch.protocol.Wire;
 import dev.natpunch.protocol.v2.V2Wire;
 import java.io.IOException;
 import java.net.BindException;
@@ -25,12 +26,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The UDP implementation: one blocking {@link DatagramChannel} per listen address (and per NAT
- * probe socket), each shared by worker threads. A channel lets one thread at a time sit in
- * {@code receive}; the others process what they got in the meantime, so decryption and key
- * exchange run on every core while each socket stays single (no SO_REUSEPORT, which would let a
- * second server silently share the port). All sockets share one session table. A sweeper thread
- * expires entries (lookups also check expiry themselves, so correctness does not depend on its
- * timing) and a push thread sends version 2 push updates.
+ * probe socket), each read by one thread of its own, which answers lookups and the other sealed
+ * requests itself (about a microsecond of work each, so one thread that never hands the socket
+ * over beats several that take turns in {@code receive}; docs/PERFORMANCE.md). Handshake
+ * initiations, a few hundred microseconds of key exchange each, go to a bounded queue served by
+ * the worker threads (one per core by default), which send message 2 on the socket the
+ * initiation came in on; a full queue drops them, so a flood of handshakes cannot take the
+ * receiving threads' CPU or grow memory. Each socket stays single (no SO_REUSEPORT, which would
+ * let a second server silently share the port). All sockets share one session table. A sweeper
+ * thread expires entries (lookups also check expiry themselves, so correctness does not depend on
+ * its timing) and a push thread sends version 2 push updates.
  */
 final class UdpRendezvousServer implements RendezvousServer {
     private static final Logger log = LoggerFactory.getLogger(RendezvousServer.class);
@@ -38,9 +43,16 @@ final class UdpRendezvousServer implements RendezvousServer {
     private static final int RECEIVE_BUFFER = V2Wire.MAX_DATAGRAM + 1;
     private static final long CLOSE_WAIT_MILLIS = 900;
     private static final int RECEIVE_SOCKET_BUFFER = 4 << 20;
+    /**
+     * Queued initiations per handshake thread: with a few hundred microseconds each, about 0.1 s
+     * of work, well inside the second after which a client sends its initiation again.
+     */
+    static final int QUEUE_PER_WORKER = 256;
 
     private final ServerConfig config;
     private final PacketHandler handler;
+    private final HandshakeQueue queue;
+    private final List<Thread> receivers = new ArrayList<>();
     private final List<Thread> workers = new ArrayList<>();
     private final List<DatagramChannel> channels = new ArrayList<>();
     private final List<BoundSocket> sockets = new ArrayList<>();
@@ -53,6 +65,7 @@ final class UdpRendezvousServer implements RendezvousServer {
     UdpRendezvousServer(ServerConfig config) {
         this.config = config;
         this.handler = new PacketHandler(config);
+        this.queue = new HandshakeQueue(QUEUE_PER_WORKER * config.workerThreads);
     }
 
     @Override
@@ -76,15 +89,16 @@ final class UdpRendezvousServer implements RendezvousServer {
         started = true;
         running = true;
         handler.pushes.start(this::sendPush, "natpunch-server-" + localAddress.getPort() + "-push");
-        int primaries = (int) sockets.stream().filter(BoundSocket::primary).count();
         for (BoundSocket b : sockets) {
-            int threads = b.primary() ? Math.max(1, config.workerThreads / primaries) : 1;
-            for (int i = 0; i < threads; i++) {
-                Thread t = new Thread(() -> serve(b), "natpunch-server-" + b.local().getPort() + "-worker-"
-                        + (b.slot() == 0 ? "" : b.slot() + "-") + i);
-                workers.add(t);
-                t.start();
-            }
+            Thread t = new Thread(() -> receive(b), "natpunch-server-" + b.local().getPort() + "-receiver"
+                    + (b.slot() == 0 ? "" : "-" + b.slot()));
+            receivers.add(t);
+            t.start();
+        }
+        for (int i = 0; i < config.workerThreads; i++) {
+            Thread t = new Thread(this::handshakes, "natpunch-server-" + localAddress.getPort() + "-handshakes-" + i);
+            workers.add(t);
+            t.start();
         }
         long interval = Math.max(1000, Math.min(30_000,
                 Math.min(config.registrationTtlMillis, config.sessionTtlMillis) / 4));
@@ -165,7 +179,7 @@ final class UdpRendezvousServer implements RendezvousServer {
                 ? DatagramChannel.open(StandardProtocolFamily.INET)
                 : DatagramChannel.open();
         try {
-            // The default buffer (about 200 KB) overflows in bursts that the workers absorb a moment
+            // The default buffer (about 200 KB) overflows in bursts that the receiving thread absorbs a moment
             // later (docs/PERFORMANCE.md); the kernel caps this at net.core.rmem_max.
             ch.setOption(StandardSocketOptions.SO_RCVBUF, RECEIVE_SOCKET_BUFFER);
             ch.bind(at);
@@ -257,7 +271,8 @@ final class UdpRendezvousServer implements RendezvousServer {
         }
     }
 
-    private void serve(BoundSocket at) {
+    /** A socket's receiving thread: answers everything but handshake initiations itself. */
+    private void receive(BoundSocket at) {
         DatagramChannel channel = channels.get(at.slot());
         byte[] in = new byte[RECEIVE_BUFFER];
         byte[] out = new byte[V2Wire.MAX_DATAGRAM];
@@ -282,28 +297,65 @@ final class UdpRendezvousServer implements RendezvousServer {
                 continue;
             }
             InetSocketAddress source = (InetSocketAddress) from;
+            int len = inBuf.position();
             int n;
             try {
-                n = handler.handle(in, 0, inBuf.position(), source, at, out, 0, scratch);
+                if (at.primary() && len > 0 && in[0] == Wire.TYPE_HANDSHAKE_INITIATION) {
+                    if (handler.admitHandshake(in, 0, len, source) && !queue.offer(in, 0, len, source, at)) {
+                        handler.drop(DropReason.HANDSHAKE_QUEUE_FULL, source);
+                    }
+                    continue;
+                }
+                n = handler.handle(in, 0, len, source, at, out, 0, scratch);
             } catch (Error e) {
                 // Typically an OutOfMemoryError under a flood: losing this datagram is better than
-                // losing the worker, which would silently shrink the server.
+                // losing the thread, which would silently stop the socket.
                 log.error("Error while processing a datagram from {}; the server keeps serving", source, e);
                 continue;
             }
-            if (n <= 0) {
-                continue;
-            }
-            try {
-                outBuf.clear().limit(n);
-                (scratch.sendFrom < 0 ? channel : channels.get(scratch.sendFrom)).send(outBuf, source);
-            } catch (ClosedChannelException e) {
+            if (n > 0 && !send(scratch.sendFrom < 0 ? channel : channels.get(scratch.sendFrom), outBuf, n, source)) {
                 break;
-            } catch (IOException | RuntimeException e) {
-                handler.countSendFailure(source);
-                log.debug("send to {} failed", source, e);
             }
         }
+    }
+
+    /** A handshake thread: runs the key exchange of queued initiations and sends message 2. */
+    private void handshakes() {
+        byte[] out = new byte[V2Wire.MAX_DATAGRAM];
+        ByteBuffer outBuf = ByteBuffer.wrap(out);
+        PacketHandler.Scratch scratch = new PacketHandler.Scratch();
+        while (running) {
+            HandshakeQueue.Job job;
+            try {
+                job = queue.take();
+            } catch (InterruptedException e) {
+                break;
+            }
+            try {
+                int n = handler.handshake(job.data, 0, job.length, job.source, out, 0, scratch);
+                if (n > 0 && !send(channels.get(job.socket.slot()), outBuf, n, job.source)) {
+                    break;
+                }
+            } catch (Error e) {
+                log.error("Error while processing a handshake from {}; the server keeps serving", job.source, e);
+            } finally {
+                queue.release(job);
+            }
+        }
+    }
+
+    /** Sends {@code n} bytes of {@code buf}; false when the channel is closed (the server is closing). */
+    private boolean send(DatagramChannel channel, ByteBuffer buf, int n, InetSocketAddress to) {
+        try {
+            buf.clear().limit(n);
+            channel.send(buf, to);
+        } catch (ClosedChannelException e) {
+            return false;
+        } catch (IOException | RuntimeException e) {
+            handler.countSendFailure(to);
+            log.debug("send to {} failed", to, e);
+        }
+        return true;
     }
 
     private void closeChannels() {
@@ -366,9 +418,15 @@ final class UdpRendezvousServer implements RendezvousServer {
         closeChannels();
         sweeper.shutdownNow();
         handler.pushes.close();
+        for (Thread t : workers) {
+            // Waiting for the queue; a worker in a key exchange finishes it and then sees this.
+            t.interrupt();
+        }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MILLIS);
         boolean interrupted = false;
-        for (Thread t : workers) {
+        List<Thread> threads = new ArrayList<>(receivers);
+        threads.addAll(workers);
+        for (Thread t : threads) {
             long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             try {
                 if (left > 0) {

@@ -191,7 +191,7 @@ class DualStackProbeTest {
         byte[] r = probe(p, sockets.get(1).local(), 0);
         assertEquals(sockets.get(1).local(), p.lastFrom);
         assertEquals(ep(WireEndpoint.Kind.SERVER_REFLEXIVE, p.localAddress()), WireEndpoint.read(r, Probe.mappedOffset(0)));
-        assertEquals(before, server.handler().registry.find(p.keys.publicKey().toBytes(), 0).endpoint4.address,
+        assertEquals(before, Endpoint.address4(server.handler().registry.find(p.keys.publicKey().toBytes(), 0).endpoint4),
                 "a probe socket never moves a registration");
 
         // Only PROBE on probe sockets.

@@ -266,35 +266,59 @@ class RendezvousServerTest {
         RendezvousServer server = start(RendezvousServer.builder().bindAddress(LOOPBACK).clock(clock)
                 .maxRegistrations(5).maxSessions(3).sessionTtl(Duration.ofMinutes(6)));
         List<RawPeer> peers = new ArrayList<>();
-        int answered = 0;
-        for (int i = 0; i < 12; i++) {
+        for (int i = 0; i < 9; i++) {
             RawPeer p = peer(server);
             p.setReceiveTimeout(300);
             peers.add(p);
-            try {
-                p.handshake(i * 10, 1);
-                answered++;
-            } catch (IOException timeout) {
-                // refused: the table is full
-            }
-            ServerMetrics m = server.metrics();
-            assertTrue(m.registrations() <= 5, m.toString());
-            assertTrue(m.sessions() <= 3, m.toString());
         }
-        assertEquals(3, answered);
+        // Three clients with sessions that carried lookups fill the session table.
+        for (int i = 0; i < 3; i++) {
+            peers.get(i).handshake(i * 10, 1);
+            assertTrue(peers.get(i).lookup(peers.get(0).keys.publicKey()).isPresent());
+        }
+        // New keys are refused then, and leave no registration behind...
+        for (int i = 3; i < 6; i++) {
+            RawPeer p = peers.get(i);
+            assertThrows(IOException.class, () -> p.handshake(1, 1), "refused: every session carried requests");
+            assertCaps(server);
+        }
         ServerMetrics m = server.metrics();
-        assertEquals(2, m.drops(DropReason.SESSIONS_FULL));
-        assertEquals(7, m.drops(DropReason.REGISTRATIONS_FULL));
-        assertEquals(9, m.handshakesFailed());
-
-        // Clients that are already registered keep being served while the tables are full.
+        assertEquals(3, m.drops(DropReason.SESSIONS_FULL), m.drops().toString());
+        assertEquals(3, m.registrations());
+        // ...but a client with a session replaces its own, and the others keep being served.
+        peers.get(0).handshake(7, 2);
         assertTrue(peers.get(0).lookup(peers.get(1).keys.publicKey()).isPresent());
+        assertTrue(peers.get(2).lookup(peers.get(1).keys.publicKey()).isPresent());
 
+        // Sessions expire before registrations: five keys fill the registrations.
         clock.advance(Duration.ofMinutes(7));
         ((UdpRendezvousServer) server).sweepNow();
         assertEquals(0, server.metrics().sessions());
-        peers.get(3).handshake(1, 2);
-        assertEquals(1, server.metrics().sessions());
+        for (int i = 3; i < 5; i++) {
+            peers.get(i).handshake(1, 2);
+            assertTrue(peers.get(i).lookup(peers.get(0).keys.publicKey()).isPresent());
+        }
+        assertThrows(IOException.class, () -> peers.get(5).handshake(1, 2));
+        assertEquals(1, server.metrics().drops(DropReason.REGISTRATIONS_FULL));
+        assertCaps(server);
+
+        // A full session table evicts the oldest session that carried no request yet; its key,
+        // which has sent requests before, stays registered.
+        peers.get(1).handshake(1, 3);
+        peers.get(2).handshake(1, 3);
+        m = server.metrics();
+        assertEquals(1, m.sessionsEvicted(), m.toString());
+        assertEquals(3, m.sessions());
+        assertEquals(5, m.registrations());
+        assertTrue(peers.get(3).lookup(peers.get(1).keys.publicKey()).isPresent(),
+                "the key of the evicted session is still found");
+        assertTrue(peers.get(2).lookup(peers.get(3).keys.publicKey()).isPresent());
+    }
+
+    private static void assertCaps(RendezvousServer server) {
+        ServerMetrics m = server.metrics();
+        assertTrue(m.registrations() <= 5, m.toString());
+        assertTrue(m.sessions() <= 3, m.toString());
     }
 
     @Test

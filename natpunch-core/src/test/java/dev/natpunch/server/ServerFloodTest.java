@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.natpunch.client.RendezvousClient;
 import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.crypto.NoiseHandshake;
+import dev.natpunch.crypto.TransportKeys;
 import dev.natpunch.net.DatagramTransport;
 import dev.natpunch.protocol.HandshakeInitiation;
+import dev.natpunch.protocol.HandshakeResponse;
+import dev.natpunch.protocol.LookupRequest;
+import dev.natpunch.protocol.LookupResponse;
 import dev.natpunch.protocol.Wire;
 import java.io.IOException;
 import java.net.DatagramPacket;
@@ -315,7 +319,7 @@ class ServerFloodTest {
         assertTrue(h.limiter.size() <= h.limiter.maxSources());
         assertEquals(0, m.drops(DropReason.INTERNAL_ERROR));
         assertTrue(m.drops(DropReason.RATE_LIMITED) > 0, "the flood was never rate limited: " + m.drops());
-        assertTrue(m.drops(DropReason.REGISTRATIONS_FULL) > 0, "the flood never filled the registrations");
+        assertTrue(m.sessionsEvicted() > 0, "the flood never filled the session table: " + m);
         for (DropReason r : new DropReason[] {DropReason.HANDSHAKE_INVALID, DropReason.UNKNOWN_SESSION,
             DropReason.TOO_LONG, DropReason.TOO_SHORT}) {
             assertTrue(m.drops(r) > 0, r + " never counted: " + m.drops());
@@ -452,25 +456,116 @@ class ServerFloodTest {
                 "accepted again after expiry: the attacker's address is now registered for the client's key");
     }
 
-    /** A full session table (filled by a flood) must not lock out a client that re-handshakes. */
+    /**
+     * A flood of handshakes from random keys fills the session table with sessions that never
+     * carry a request: they are evicted, oldest first, with their keys' registrations, so known
+     * clients keep re-handshaking and looking up, a new client still gets in, and the tables stay
+     * at their caps.
+     */
     @Test
-    void fullSessionTableStillLetsAClientReplaceItsOwnSession() throws Exception {
+    void aHandshakeFloodFromRandomKeysLocksNoClientOut() throws Exception {
+        KeyPair serverKeys = KeyPair.generate();
+        PacketHandler h = new PacketHandler(ServerConfigs.forTest(serverKeys,
+                new MutableClock(Instant.parse("2026-11-25T12:00:00Z")), 50, 10, 0, 0));
+        PacketHandler.Scratch scratch = new PacketHandler.Scratch();
+        Client a = new Client(h, scratch, new InetSocketAddress(address("198.18.0.1"), 4001));
+        Client b = new Client(h, scratch, new InetSocketAddress(address("198.18.0.2"), 4002));
+        a.handshake(1);
+        b.handshake(1);
+        assertEquals(b.at, a.lookup(b.keys.publicKey()));
+        assertEquals(a.at, b.lookup(a.keys.publicKey()));
+
+        byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
+        InetSocketAddress flooder = new InetSocketAddress(address("198.18.0.66"), 6666);
+        for (int i = 0; i < 200; i++) {
+            assertEquals(Wire.RESPONSE_LENGTH, handle(h, initiation(KeyPair.generate(), serverKeys, 1), flooder, out,
+                    scratch), "flood handshake " + i + " was refused: " + h.metrics().drops());
+            assertTrue(h.sessions.size() <= 10 && h.registry.size() <= 10, h.metrics().toString());
+        }
+        ServerMetrics m = h.metrics();
+        assertEquals(192, m.sessionsEvicted(), m.toString());
+        assertEquals(0, m.drops(DropReason.SESSIONS_FULL));
+
+        a.handshake(2);
+        assertEquals(b.at, a.lookup(b.keys.publicKey()), "a known client re-handshakes and looks up during the flood");
+        assertEquals(a.at, b.lookup(a.keys.publicKey()), "and one that did not re-handshake keeps its session");
+        Client c = new Client(h, scratch, new InetSocketAddress(address("198.18.0.3"), 4003));
+        c.handshake(1);
+        assertEquals(a.at, c.lookup(a.keys.publicKey()), "a new client gets in by evicting a flood session");
+        assertEquals(10, h.sessions.size());
+        assertEquals(10, h.registry.size(), "the evicted flood keys' registrations went with their sessions");
+    }
+
+    /**
+     * When every session in a full table has carried requests, a new key is refused (and leaves
+     * no registration behind), but a client with a session still replaces its own.
+     */
+    @Test
+    void aTableFullOfUsedSessionsRefusesNewKeysButNotKnownOnes() throws Exception {
         KeyPair serverKeys = KeyPair.generate();
         PacketHandler h = new PacketHandler(ServerConfigs.forTest(serverKeys,
                 new MutableClock(Instant.parse("2026-11-25T12:00:00Z")), 10, 2, 0, 0));
-        InetSocketAddress from = new InetSocketAddress(LOOPBACK, 4000);
-        KeyPair a = KeyPair.generate();
-        KeyPair b = KeyPair.generate();
-        KeyPair c = KeyPair.generate();
-        byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
         PacketHandler.Scratch scratch = new PacketHandler.Scratch();
-        assertEquals(Wire.RESPONSE_LENGTH, handle(h, initiation(a, serverKeys, 1), from, out, scratch));
-        assertEquals(Wire.RESPONSE_LENGTH, handle(h, initiation(b, serverKeys, 1), from, out, scratch));
-        assertEquals(-1, handle(h, initiation(c, serverKeys, 1), from, out, scratch));
+        Client a = new Client(h, scratch, new InetSocketAddress(address("198.18.0.1"), 4001));
+        Client b = new Client(h, scratch, new InetSocketAddress(address("198.18.0.2"), 4002));
+        a.handshake(1);
+        b.handshake(1);
+        a.lookup(b.keys.publicKey());
+        b.lookup(a.keys.publicKey());
+        byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
+        assertEquals(-1, handle(h, initiation(KeyPair.generate(), serverKeys, 1),
+                new InetSocketAddress(address("198.18.0.3"), 4003), out, scratch));
         assertEquals(1, h.metrics().drops(DropReason.SESSIONS_FULL));
-        assertEquals(Wire.RESPONSE_LENGTH, handle(h, initiation(a, serverKeys, 2), from, out, scratch),
-                "a client with a session re-handshakes although the table is full");
+        assertEquals(2, h.registry.size(), "the refused key is not left registered");
+        a.handshake(2);
+        assertEquals(b.at, a.lookup(b.keys.publicKey()));
         assertEquals(2, h.sessions.size());
+        assertEquals(0, h.metrics().sessionsEvicted());
+    }
+
+    /** A version 1 client driven against a handler directly. */
+    private static final class Client {
+        final PacketHandler h;
+        final PacketHandler.Scratch scratch;
+        final InetSocketAddress at;
+        final KeyPair keys = KeyPair.generate();
+        final byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
+        TransportKeys session;
+        int index;
+        long counter;
+
+        Client(PacketHandler h, PacketHandler.Scratch scratch, InetSocketAddress at) {
+            this.h = h;
+            this.scratch = scratch;
+            this.at = at;
+        }
+
+        void handshake(long timestamp) throws Exception {
+            NoiseHandshake hs = NoiseHandshake.initiator(keys, h.publicKey(), NoiseHandshake.NATPUNCH_PROLOGUE);
+            byte[] m1 = new byte[Wire.INITIATION_LENGTH];
+            HandshakeInitiation.encode(hs, 1, timestamp, new byte[8], m1, 0);
+            assertEquals(Wire.RESPONSE_LENGTH, handle(h, m1, at, out, scratch), h.metrics().drops().toString());
+            HandshakeResponse.read(hs, out, 0, new byte[8]);
+            index = HandshakeResponse.assignedIndex(out, 0);
+            session = hs.split();
+            counter = 0;
+        }
+
+        /** The peer's endpoint as the server answers, or null for "not found". */
+        InetSocketAddress lookup(dev.natpunch.crypto.Key peer) throws Exception {
+            byte[] d = new byte[Wire.LOOKUP_REQUEST_LENGTH];
+            LookupRequest.encode(session.sender(), index, counter++, keys.publicKey(), peer,
+                    new byte[Wire.LOOKUP_PLAINTEXT_LENGTH], d, 0);
+            int n = handle(h, d, at, out, scratch);
+            assertTrue(n > 0, "lookup dropped: " + h.metrics().drops());
+            byte[] plain = new byte[6];
+            int len = LookupResponse.open(session.receiver(), out, 0, n, plain);
+            if (len == 0) {
+                return null;
+            }
+            return new InetSocketAddress(InetAddress.getByAddress(Arrays.copyOf(plain, 4)),
+                    (plain[4] & 0xff) << 8 | plain[5] & 0xff);
+        }
     }
 
     private static int handle(PacketHandler h, byte[] d, InetSocketAddress from, byte[] out, PacketHandler.Scratch s) {
