@@ -39,6 +39,20 @@ public final class InternalPacketHandler {
                 maxRegistrations, maxSessions, 1, null, clock, 0, 0)));
     }
 
+    /**
+     * Offers PUSH to version 2 clients as a server with sockets does, with every push sent
+     * nowhere: for measuring what such a session costs. Starts the push thread; {@link #close()}
+     * stops it.
+     */
+    public void offerPushes() {
+        handler.pushes.start((d, off, len, to) -> { }, "natpunch-internal-push");
+    }
+
+    /** Stops the push thread, if {@link #offerPushes()} started one. */
+    public void close() {
+        handler.pushes.close();
+    }
+
     /** The same handler with working buffers of its own, for another thread. */
     public InternalPacketHandler forAnotherThread() {
         return new InternalPacketHandler(handler);
