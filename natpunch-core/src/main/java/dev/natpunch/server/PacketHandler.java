@@ -218,16 +218,22 @@ final class PacketHandler {
      * limit. Counts the drop and returns false when it fails them. Never throws.
      */
     boolean admitHandshake(byte[] in, int off, int len, InetSocketAddress source) {
-        V2Rejection r = V2Handshake.checkInitiation(in, off, len);
-        if (r != null) {
-            drop(r == V2Rejection.TOO_SHORT ? DropReason.TOO_SHORT : DropReason.TOO_LONG, source);
+        try {
+            V2Rejection r = V2Handshake.checkInitiation(in, off, len);
+            if (r != null) {
+                drop(r == V2Rejection.TOO_SHORT ? DropReason.TOO_SHORT : DropReason.TOO_LONG, source);
+                return false;
+            }
+            if (limiter != null && !limiter.tryAcquire(source.getAddress(), clock.millis())) {
+                drop(DropReason.RATE_LIMITED, source);
+                return false;
+            }
+            return true;
+        } catch (RuntimeException e) {
+            log.warn("Unexpected error while checking a handshake from {}; the server keeps serving", source, e);
+            drop(DropReason.INTERNAL_ERROR, source);
             return false;
         }
-        if (limiter != null && !limiter.tryAcquire(source.getAddress(), clock.millis())) {
-            drop(DropReason.RATE_LIMITED, source);
-            return false;
-        }
-        return true;
     }
 
     /**
