@@ -34,14 +34,19 @@ import java.util.List;
  * <p><b>Bounds.</b> Every table is bounded so that a flood of spoofed or hostile datagrams cannot
  * exhaust memory: registrations expire after {@link Builder#registrationTtl} without a handshake or
  * lookup from their client (default 30 minutes) and are capped ({@link Builder#maxRegistrations},
- * default 1,000,000, about 250 bytes each); sessions expire {@link Builder#sessionTtl} after their
- * handshake (default 10 minutes; clients re-handshake every 5) and are capped
+ * default 1,000,000, about 150 bytes each, more with an IPv6 endpoint or local candidates);
+ * sessions expire {@link Builder#sessionTtl} after their handshake (default 10 minutes; clients
+ * re-handshake every 5) and are capped
  * ({@link Builder#maxSessions}, default 100,000, about 400 bytes each). On a small heap the default
  * caps are lowered so that full tables take at most a quarter (registrations) and a sixteenth
- * (sessions) of the JVM's maximum heap. When a table is full, expired entries are purged and, if that is not enough, the new
- * client is refused (the handshake is dropped and counted as {@link DropReason#REGISTRATIONS_FULL}
- * or {@link DropReason#SESSIONS_FULL}); clients already known keep being served. The last accepted
- * handshake timestamp of a client (replay protection) lives as long as its registration.
+ * (sessions) of the JVM's maximum heap. When a table is full, expired entries are purged; if that
+ * is not enough, a new session takes the place of the oldest session that has not carried a
+ * request yet, and a new key that of a key that never sent one (what a handshake flood from random
+ * keys leaves behind; {@link ServerMetrics#sessionsEvicted()}). Only when none is left is the new
+ * client refused (the handshake is dropped and counted as {@link DropReason#REGISTRATIONS_FULL} or
+ * {@link DropReason#SESSIONS_FULL}); a known client's re-handshake replaces its own session and is
+ * never refused for room. The last accepted handshake timestamp of a client (replay protection)
+ * lives as long as its registration.
  *
  * <p><b>Logging</b> (slf4j, logger {@code dev.natpunch.server.RendezvousServer}): at INFO the
  * listening address and public key on start, one line per answered lookup in natpunch-go's form
@@ -49,8 +54,12 @@ import java.util.List;
  * 16 characters of its base64 as natpunch-go does, and the stop;
  * registrations and every dropped datagram with its reason at DEBUG.
  *
- * <p><b>Threads.</b> {@link #start()} starts {@link Builder#workerThreads} non-daemon worker threads
- * (so a started server keeps the JVM alive until {@link #close()}) and one daemon sweeper thread.
+ * <p><b>Threads.</b> {@link #start()} starts, as non-daemon threads (so a started server keeps the
+ * JVM alive until {@link #close()}), one receiving thread per socket, which answers lookups and
+ * the other version 2 requests itself, and {@link Builder#workerThreads} handshake threads, which
+ * take handshake initiations from a bounded queue (a full queue drops them as
+ * {@link DropReason#HANDSHAKE_QUEUE_FULL}); and, as daemons, one sweeper thread and one push
+ * thread.
  *
  * <p><b>Rate limit.</b> A handshake costs the server several X25519 operations (about 0.4 ms of
  * CPU), so handshake initiations are limited per source address (an IPv4 address, or an IPv6 /64)
@@ -199,7 +208,11 @@ public interface RendezvousServer extends AutoCloseable {
         /** Cap on concurrent sessions. At least 1. */
         Builder maxSessions(int max);
 
-        /** Threads that receive and process datagrams. Default: the number of available processors. */
+        /**
+         * Threads that run handshakes (the key exchange, a few hundred microseconds each); each
+         * socket also has a receiving thread of its own that answers lookups. Default: the number
+         * of available processors.
+         */
         Builder workerThreads(int threads);
 
         /** Observer of registrations, lookups and drops. Default: none. */
