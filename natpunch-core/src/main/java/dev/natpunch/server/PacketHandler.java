@@ -274,63 +274,71 @@ final class PacketHandler {
             return failHandshake(DropReason.NOT_ALLOWED, source);
         }
         int proposal = HandshakeInitiation.proposedIndex(in, off);
-        Session session;
-        Registration reg;
-        int responseLength;
-        while (true) {
-            // Room is made outside reg's monitor: evicting locks the victim's registration.
-            reg = registry.findOrCreate(client, 0, now);
-            if (reg == null) {
-                reg = registerWhenFull(client, now);
+        Session session = null;
+        int responseLength = -1;
+        // A slot of the session table's capacity, taken before the session is made, so that room
+        // made by evicting cannot be taken by another thread in between.
+        boolean slot = false;
+        try {
+            while (session == null) {
+                Registration reg = registry.findOrCreate(client, 0, now);
                 if (reg == null) {
-                    return failHandshake(DropReason.REGISTRATIONS_FULL, source);
-                }
-            }
-            if (sessions.isFull() && reg.session == null) {
-                makeRoomForSession();
-            }
-            synchronized (reg) {
-                if (reg.removed) {
-                    continue;
-                }
-                if (reg.hasTimestamp && Long.compareUnsigned(timestamp, reg.lastTimestamp) <= 0) {
-                    return failHandshake(DropReason.HANDSHAKE_REPLAY, source);
-                }
-                // The index is written once the session has one; it is outside the Noise message.
-                responseLength = V2Handshake.encodeResponse(noise, 0, answer, len, scratch.block, out, outOff);
-                if (responseLength < 0) {
-                    answer = null;
-                    responseLength = V2Handshake.encodeResponse(noise, 0, null, len, scratch.block, out, outOff);
-                }
-                TransportKeys keys = noise.split();
-                // The client's old session goes first, so that its own slot makes room for the new one.
-                Session old = reg.session;
-                if (old != null) {
-                    reg.session = null;
-                    if (sessions.remove(old)) {
-                        old.destroy();
+                    reg = registerWhenFull(client, now);
+                    if (reg == null) {
+                        return failHandshake(DropReason.REGISTRATIONS_FULL, source);
                     }
                 }
-                Registration owner = reg;
-                int version = answer == null ? 1 : answer.version();
-                long features = answer == null ? 0 : answer.features();
-                session = sessions.insert(proposal,
-                        index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features, pushes));
-                if (session == null) {
-                    keys.destroy();
-                    break;
+                if (!slot && reg.session == null) {
+                    // Outside reg's monitor: evicting locks the victim's registration.
+                    slot = reserveSessionSlot();
+                    if (!slot) {
+                        dropIfNeverCompleted(reg);
+                        return failHandshake(DropReason.SESSIONS_FULL, source);
+                    }
                 }
-                reg.session = session;
-                reg.hasTimestamp = true;
-                reg.lastTimestamp = timestamp;
-                refreshLocked(reg, source, now);
-                secrets.storeLocked(reg);
-                break;
+                synchronized (reg) {
+                    if (reg.removed) {
+                        continue;
+                    }
+                    if (reg.hasTimestamp && Long.compareUnsigned(timestamp, reg.lastTimestamp) <= 0) {
+                        return failHandshake(DropReason.HANDSHAKE_REPLAY, source);
+                    }
+                    // The client's old session goes first: its slot becomes the new one's.
+                    Session old = reg.session;
+                    if (old != null) {
+                        reg.session = null;
+                        if (slot ? sessions.remove(old) : sessions.removeKeepingSlot(old)) {
+                            old.destroy();
+                            slot = true;
+                        }
+                    }
+                    if (!slot) {
+                        continue; // the old session was evicted or expired meanwhile: find room again
+                    }
+                    // The index is written once the session has one; it is outside the Noise message.
+                    responseLength = V2Handshake.encodeResponse(noise, 0, answer, len, scratch.block, out, outOff);
+                    if (responseLength < 0) {
+                        answer = null;
+                        responseLength = V2Handshake.encodeResponse(noise, 0, null, len, scratch.block, out, outOff);
+                    }
+                    TransportKeys keys = noise.split();
+                    Registration owner = reg;
+                    int version = answer == null ? 1 : answer.version();
+                    long features = answer == null ? 0 : answer.features();
+                    session = sessions.insertReserved(proposal,
+                            index -> new Session(index, owner, keys.receiver(), keys.sender(), now, version, features, pushes));
+                    slot = false;
+                    reg.session = session;
+                    reg.hasTimestamp = true;
+                    reg.lastTimestamp = timestamp;
+                    refreshLocked(reg, source, now);
+                    secrets.storeLocked(reg);
+                }
             }
-        }
-        if (session == null) {
-            dropIfNeverCompleted(reg);
-            return failHandshake(DropReason.SESSIONS_FULL, source);
+        } finally {
+            if (slot) {
+                sessions.release();
+            }
         }
         Wire.writeInt(out, outOff + Wire.INDEX_OFFSET, session.index);
         handshakesOk.increment();
@@ -338,13 +346,13 @@ final class PacketHandler {
             handshakesV2.increment();
         }
         if (log.isDebugEnabled()) {
-            log.debug("{} registered at {} (session index {}, protocol version {})", reg.key().toBase64(),
+            log.debug("{} registered at {} (session index {}, protocol version {})", session.owner.key().toBase64(),
                     Endpoints.format(source), Integer.toUnsignedString(session.index), session.version);
         }
         if (listener != null) {
             InetSocketAddress at = Endpoint.of(source).address;
             try {
-                listener.onRegistration(reg.key(), at);
+                listener.onRegistration(session.owner.key(), at);
             } catch (RuntimeException e) {
                 log.warn("ServerListener.onRegistration threw", e);
             }
@@ -353,20 +361,32 @@ final class PacketHandler {
     }
 
     /**
-     * Frees a session slot for a handshake while the table is full: expired sessions first (at
-     * most one sweep a second), else the oldest session that never carried a request. A flood of
-     * handshakes from random keys therefore replaces its own sessions and never locks out a
-     * client that uses its session; the table is refused to new keys only when every session in
-     * it has carried requests.
+     * Takes a session slot for a handshake; while the table is full, after expired sessions (at
+     * most one sweep a second), the slot of the oldest session that never carried a request. A
+     * flood of handshakes from random keys therefore replaces its own sessions and never locks
+     * out a client that uses its session; the table is refused to new keys only when every
+     * session in it has carried requests.
+     *
+     * @return false when no slot could be had
      */
-    private void makeRoomForSession() {
+    private boolean reserveSessionSlot() {
+        if (sessions.reserve()) {
+            return true;
+        }
         purgeIfDue();
-        for (int i = 0; i < EVICTION_ATTEMPTS && sessions.isFull(); i++) {
+        for (int i = 0; i < EVICTION_ATTEMPTS; i++) {
+            if (sessions.reserve()) {
+                return true;
+            }
             Session victim = sessions.takeOldestIdle(s -> true, 1);
-            if (victim == null || evict(victim)) {
-                return;
+            if (victim == null) {
+                return false;
+            }
+            if (evict(victim, true)) {
+                return true;
             }
         }
+        return false;
     }
 
     /**
@@ -387,7 +407,7 @@ final class PacketHandler {
             if (victim == null) {
                 return null;
             }
-            evict(victim);
+            evict(victim, false);
         }
         return registry.findOrCreate(client, 0, now);
     }
@@ -397,16 +417,17 @@ final class PacketHandler {
      * keep it: a client that registers and never asks for a peer is what a flood looks like),
      * its registration.
      *
-     * @return whether a slot was freed
+     * @param keepSlot hand the victim's slot to the caller ({@link SessionTable#removeKeepingSlot})
+     * @return whether the victim was still in the table (and its slot freed or handed over)
      */
-    private boolean evict(Session victim) {
+    private boolean evict(Session victim, boolean keepSlot) {
         Registration owner = victim.owner;
         boolean freed;
         synchronized (owner) {
             if (owner.session == victim) {
                 owner.session = null;
             }
-            freed = sessions.remove(victim);
+            freed = keepSlot ? sessions.removeKeepingSlot(victim) : sessions.remove(victim);
             if (freed) {
                 victim.destroy();
             }

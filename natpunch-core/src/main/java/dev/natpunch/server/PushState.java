@@ -58,9 +58,10 @@ final class PushState {
     private final Map<KeyRef, long[]> keys = new HashMap<>();
     private int want;
     private final LinkedHashSet<KeyRef> pending = new LinkedHashSet<>();
-    private final List<InFlight> inFlight = new ArrayList<>(MAX_IN_FLIGHT);
+    // Both start without room: most sessions are never pushed anything, and there are many sessions.
+    private final List<InFlight> inFlight = new ArrayList<>();
     /** Push ids sent in the last minute: {id, sent at}. */
-    private final ArrayDeque<long[]> sentIds = new ArrayDeque<>();
+    private final ArrayDeque<long[]> sentIds = new ArrayDeque<>(0);
     private InetSocketAddress returnAddress;
     private int lastLength;
     private boolean validated;

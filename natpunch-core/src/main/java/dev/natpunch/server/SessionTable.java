@@ -46,10 +46,6 @@ final class SessionTable {
         return size.get();
     }
 
-    boolean isFull() {
-        return size.get() >= capacity;
-    }
-
     Session get(int index) {
         int h = hash(index);
         for (Session s = buckets.get(h & mask); s != null; s = s.next) {
@@ -61,16 +57,34 @@ final class SessionTable {
     }
 
     /**
-     * Creates and inserts a session under a free index: the proposal + 1 (what natpunch-go's server
-     * answers), then the following indexes, then random ones. It starts on the idle list.
+     * Takes one slot of the capacity for a session that {@link #insertReserved} will insert;
+     * {@link #release} gives it back if that does not happen.
      *
-     * @return the new session, or null if the table is full
+     * @return false when the table is full
      */
-    Session insert(int proposal, IntFunction<Session> factory) {
-        if (size.incrementAndGet() > capacity) {
-            size.decrementAndGet();
-            return null;
+    boolean reserve() {
+        while (true) {
+            int n = size.get();
+            if (n >= capacity) {
+                return false;
+            }
+            if (size.compareAndSet(n, n + 1)) {
+                return true;
+            }
         }
+    }
+
+    /** Gives back a slot {@link #reserve} or {@link #removeKeepingSlot} handed out and nothing used. */
+    void release() {
+        size.decrementAndGet();
+    }
+
+    /**
+     * Creates and inserts a session, in a slot reserved before, under a free index: the proposal
+     * + 1 (what natpunch-go's server answers), then the following indexes, then random ones. It
+     * starts on the idle list.
+     */
+    Session insertReserved(int proposal, IntFunction<Session> factory) {
         for (int attempt = 0; ; attempt++) {
             int candidate = attempt < SEQUENTIAL_PROBES ? proposal + 1 + attempt : ThreadLocalRandom.current().nextInt();
             int bucket = hash(candidate) & mask;
@@ -97,6 +111,18 @@ final class SessionTable {
 
     /** Unlinks {@code session} if it is still in the table. */
     boolean remove(Session session) {
+        if (removeKeepingSlot(session)) {
+            release();
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Unlinks {@code session} if it is still in the table, and hands its slot to the caller, as
+     * {@link #reserve} does, so that no other thread can take it first.
+     */
+    boolean removeKeepingSlot(Session session) {
         int bucket = hash(session.index) & mask;
         synchronized (lock(bucket)) {
             Session prev = null;
@@ -107,7 +133,6 @@ final class SessionTable {
                     } else {
                         prev.next = s.next;
                     }
-                    size.decrementAndGet();
                     synchronized (idleLock) {
                         unlinkIdle(session);
                     }

@@ -497,6 +497,45 @@ class ServerFloodTest {
     }
 
     /**
+     * Handshake threads racing for room in a full table: the room one thread makes by evicting is
+     * its own, so no new key is refused while there are sessions to evict.
+     */
+    @Test
+    void concurrentHandshakesAtAFullTableAreNeverRefused() throws Exception {
+        KeyPair serverKeys = KeyPair.generate();
+        PacketHandler h = new PacketHandler(ServerConfigs.forTest(serverKeys,
+                new MutableClock(Instant.parse("2026-11-25T12:00:00Z")), 1000, 8, 0, 0));
+        List<byte[]> initiations = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            initiations.add(initiation(KeyPair.generate(), serverKeys, 1));
+        }
+        InetSocketAddress from = new InetSocketAddress(address("198.18.0.66"), 6666);
+        ConcurrentLinkedQueue<String> refused = new ConcurrentLinkedQueue<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int first = t;
+            threads.add(new Thread(() -> {
+                PacketHandler.Scratch scratch = new PacketHandler.Scratch();
+                byte[] out = new byte[Wire.MAX_MESSAGE_LENGTH];
+                for (int i = first; i < initiations.size(); i += 4) {
+                    if (handle(h, initiations.get(i), from, out, scratch) != Wire.RESPONSE_LENGTH) {
+                        refused.add("handshake " + i);
+                    }
+                }
+            }));
+        }
+        threads.forEach(Thread::start);
+        for (Thread t : threads) {
+            t.join();
+        }
+        ServerMetrics m = h.metrics();
+        assertTrue(refused.isEmpty(), refused + " " + m.drops());
+        assertEquals(392, m.sessionsEvicted(), m.toString());
+        assertEquals(8, h.sessions.size());
+        assertEquals(8, h.registry.size());
+    }
+
+    /**
      * When every session in a full table has carried requests, a new key is refused (and leaves
      * no registration behind), but a client with a session still replaces its own.
      */
