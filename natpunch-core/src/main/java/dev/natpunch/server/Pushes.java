@@ -163,10 +163,12 @@ final class Pushes implements AutoCloseable {
         if (session.removed) {
             return;
         }
+        // Counted before it leaves, so that the count never lags behind what a client has seen.
+        sent.increment();
         try {
             sender.send(datagram, 0, n, f.to);
-            sent.increment();
         } catch (IOException | RuntimeException e) {
+            sent.decrement();
             server.countSendFailure(f.to);
         }
         ScheduledThreadPoolExecutor t = thread;
