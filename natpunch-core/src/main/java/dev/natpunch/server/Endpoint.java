@@ -18,22 +18,16 @@ final class Endpoint {
     private static final long PACKED = 1L << 48;
 
     final InetSocketAddress address;
-    final boolean ipv4;
-    final int ip;
-    final int port;
     /** The 19-byte version 2 form, kind server-reflexive; never written to after construction. */
     final byte[] wire = new byte[WireEndpoint.LENGTH];
 
     private Endpoint(InetSocketAddress address, boolean ipv4, int ip) {
         this.address = address;
-        this.ipv4 = ipv4;
-        this.ip = ip;
-        this.port = address.getPort();
         int kind = WireEndpoint.Kind.SERVER_REFLEXIVE.code();
         if (ipv4) {
-            WireEndpoint.writeIpv4(wire, 0, kind, ip, port);
+            WireEndpoint.writeIpv4(wire, 0, kind, ip, address.getPort());
         } else {
-            WireEndpoint.writeIpv6(wire, 0, kind, address.getAddress().getAddress(), 0, port);
+            WireEndpoint.writeIpv6(wire, 0, kind, address.getAddress().getAddress(), 0, address.getPort());
         }
     }
 

@@ -6,9 +6,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * The transport state a handshake left behind, found by the index the server assigned. About 420
- * bytes with its cipher states and replay window (docs/PERFORMANCE.md); the session cap bounds
- * their number.
+ * The transport state a handshake left behind, found by the index the server assigned. About 400
+ * bytes with its cipher states and replay window, about 650 with the push state of a version 2
+ * session that negotiated PUSH (docs/PERFORMANCE.md); the session cap bounds their number.
  */
 final class Session {
     private static final VarHandle SEND_COUNTER;
