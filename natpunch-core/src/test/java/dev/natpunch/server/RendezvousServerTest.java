@@ -491,14 +491,19 @@ class RendezvousServerTest {
         mapped[13] = 18;
         mapped[14] = 0;
         mapped[15] = 7;
-        Endpoint e = Endpoint.of(new InetSocketAddress(java.net.Inet6Address.getByAddress(null, mapped, -1), 51820));
-        assertTrue(e.ipv4);
-        assertEquals(0xC6120007, e.ip);
-        assertEquals(51820, e.port);
+        InetSocketAddress source = new InetSocketAddress(java.net.Inet6Address.getByAddress(null, mapped, -1), 51820);
+        long packed = Endpoint.pack4(source);
+        assertEquals(0xC6120007, Endpoint.ip4(packed));
+        assertEquals(51820, Endpoint.port4(packed));
+        assertEquals(new InetSocketAddress("198.18.0.7", 51820), Endpoint.address4(packed));
+        Endpoint e = Endpoint.of(source);
         assertEquals(InetAddress.getByName("198.18.0.7"), e.address.getAddress());
+        assertEquals(dev.natpunch.protocol.v2.WireEndpoint.FAMILY_IPV4, dev.natpunch.protocol.v2.WireEndpoint.family(e.wire, 0));
 
-        Endpoint v6 = Endpoint.of(new InetSocketAddress(InetAddress.getByName("2001:db8::1"), 1));
-        assertFalse(v6.ipv4);
+        InetSocketAddress v6 = new InetSocketAddress(InetAddress.getByName("2001:db8::1"), 1);
+        assertEquals(0, Endpoint.pack4(v6));
+        assertEquals(dev.natpunch.protocol.v2.WireEndpoint.FAMILY_IPV6,
+                dev.natpunch.protocol.v2.WireEndpoint.family(Endpoint.of(v6).wire, 0));
     }
 
     @Test
