@@ -32,7 +32,10 @@ final class Registration {
 
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
-    /** What only some keys have; every field is written under the registration's monitor. */
+    /**
+     * What only some keys have; made and changed under the registration's monitor, except that
+     * the IPv6 endpoint's time is refreshed without it, as the IPv4 one is.
+     */
     static final class Extras {
         /** The IPv6 server-reflexive endpoint; null until the key is seen over IPv6. */
         volatile Endpoint endpoint6;

@@ -179,8 +179,8 @@ final class UdpRendezvousServer implements RendezvousServer {
                 ? DatagramChannel.open(StandardProtocolFamily.INET)
                 : DatagramChannel.open();
         try {
-            // The default buffer (about 200 KB) overflows in bursts that the receiving thread absorbs a moment
-            // later (docs/PERFORMANCE.md); the kernel caps this at net.core.rmem_max.
+            // The default buffer (about 200 KB) overflows in bursts that the receiving thread
+            // absorbs a moment later (docs/PERFORMANCE.md); the kernel caps this at net.core.rmem_max.
             ch.setOption(StandardSocketOptions.SO_RCVBUF, RECEIVE_SOCKET_BUFFER);
             ch.bind(at);
         } catch (BindException e) {

@@ -404,9 +404,9 @@ public final class LoadGenerator {
             long keys = flood.counts.answered + flood.warmupAnswered;
             if (heapBefore > 0 && heapAfter > 0) {
                 out.printf(Locale.ROOT, "  live heap after a full GC: %d KB before, %d KB after %d new keys (incl. warm-up),"
-                        + " %.0f bytes per new key; the server evicts sessions that never carried a request, with their"
-                        + " registrations, once its session table is full, so this is not the cost of a key (see"
-                        + " RegistrationMemory)%n", heapBefore, heapAfter, keys,
+                        + " %.0f bytes per new key (a server that evicts idle sessions and their keys from a full table"
+                        + " keeps fewer keys than it answered: for the cost of a key see RegistrationMemory)%n",
+                        heapBefore, heapAfter, keys,
                         (heapAfter - heapBefore) * 1024.0 / Math.max(1, keys));
             }
         }
