@@ -555,16 +555,17 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     /**
-     * Whether a relayed peer's traffic arrives directly now: WireGuard's endpoint is not the relay
-     * port, and it received data since the resolver last wrote an endpoint. WireGuard moves the
-     * endpoint to the source of every authenticated datagram, so the data came from there: a
-     * direct probe that got an answer, or the peer reaching us by itself (its probe got through a
-     * NAT of ours that lets anyone in) while we pointed at the relay. That endpoint, which may be a port the
-     * server never saw (the peer's NAT maps per destination), is then left alone.
+     * Whether a relayed peer's traffic arrives directly now: WireGuard's endpoint is neither the
+     * relay port nor the endpoint the resolver last wrote. Only WireGuard's roaming moves it
+     * there, to the source of an authenticated datagram, so the peer reached us from there: the
+     * answer to a direct probe, or the peer's own probe that got through a NAT of ours that lets
+     * anyone in. That endpoint, which may be a port the server never saw (the peer's NAT maps per
+     * destination), is then kept.
      */
     private boolean directNow(Peer peer, RelayUse use) {
         SetAt set = setAt.get(peer.publicKey());
-        return peer.endpoint().isPresent() && !use.isRelay(peer) && set != null && peer.rxBytes() > set.rxBytes();
+        return peer.endpoint().isPresent() && !use.isRelay(peer) && set != null
+                && !peer.endpoint().get().equals(set.endpoint()) && peer.rxBytes() > set.rxBytes();
     }
 
     /**
@@ -708,15 +709,21 @@ final class DefaultPeerResolver implements PeerResolver {
      */
     private void endProbes(List<Key> probed, Map<Key, PeerResult> results, Map<Key, Instant> pending)
             throws IOException, InterruptedException {
+        // Counted after the writes: whatever arrives from now on moves the endpoint to its source.
+        Map<Key, Long> rxBefore = new java.util.HashMap<>();
+        for (Peer peer : readDevice().peers()) {
+            rxBefore.put(peer.publicKey(), peer.rxBytes());
+        }
         pause(DIRECT_PROBE, false);
         for (Peer peer : readDevice().peers()) {
-            RelayUse use = relayed.get(peer.publicKey());
-            if (use == null || !probed.contains(peer.publicKey())) {
+            Key k = peer.publicKey();
+            RelayUse use = relayed.get(k);
+            if (use == null || !probed.contains(k) || use.isRelay(peer) || peer.endpoint().isEmpty()) {
                 continue;
             }
-            if (directNow(peer, use)) {
+            if (peer.rxBytes() > rxBefore.getOrDefault(k, Long.MAX_VALUE)) {
                 leftRelay(leaveRelay(peer), results, pending);
-            } else if (!use.isRelay(peer)) {
+            } else {
                 apply(peer, use.grant().endpoint(), true);
             }
         }

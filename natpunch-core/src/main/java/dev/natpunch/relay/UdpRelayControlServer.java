@@ -51,7 +51,7 @@ final class UdpRelayControlServer implements RelayControlServer, UdpRelay.EndLis
     private final Map<Key, Long> timestamps = new HashMap<>();
     private final ArrayBlockingQueue<Key[]> endedPairs = new ArrayBlockingQueue<>(MAX_WAITING_NOTICES);
     private final LongAdder noticesDropped = new LongAdder();
-    private final byte[] plain = new byte[ControlWire.MAX_PLAINTEXT + V2Wire.MAX_DATAGRAM];
+    private final byte[] plain = new byte[V2Wire.MAX_DATAGRAM];
     private final byte[] out = new byte[V2Wire.MAX_DATAGRAM];
     private final byte[] scratch = new byte[Wire.TIMESTAMP_LENGTH];
     private TokenBucket handshakes;
