@@ -12,10 +12,13 @@ import dev.natpunch.it.lab.Host;
 import dev.natpunch.it.lab.Lab;
 import dev.natpunch.it.lab.NatKind;
 import dev.natpunch.relay.Relay;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,8 +61,9 @@ class RelayIT {
      * binds on the relay's wire replays them from its own address and sends WireGuard-shaped data
      * to both ports: nothing binds, nothing comes back, the tunnel goes on through the same ports.
      * Then one peer's NAT forgets its mappings (a new public port toward the relay): its client
-     * notices the silence and binds again with a fresh token. Finally, with the peers gone, the
-     * relay closes the pair's ports after its idle timeout.
+     * notices the silence and binds again with a fresh token. A relay on its own host is then
+     * killed and started again: the server notices, reconnects, and the peers are relayed again.
+     * Finally, with the peers gone, the relay closes the pair's ports after its idle timeout.
      */
     @ParameterizedTest
     @EnumSource(Placement.class)
@@ -69,20 +73,21 @@ class RelayIT {
             Host relayHost = placement == Placement.IN_SERVER ? s.serverHost() : s.lab().addPublicHost("relay");
             String relayIp = relayHost.address().getHostAddress();
             String range = FIRST_PORT + "-" + LAST_PORT;
+            KeyPair relayKeys = KeyPair.generate();
+            Path relayKey = keyFile(relayKeys);
+            String[] relayCommand = Lab.javaJar(s.jar(), "relay", "--private-key-file", relayKey.toString(),
+                    "--address", relayIp, "--ports", range, "--idle", IDLE_SECONDS,
+                    "--allow-server", serverKeys.publicKey().toBase64(), Integer.toString(CONTROL_PORT));
             BackgroundProcess relay = null;
+            BackgroundProcess serverProcess;
             if (placement == Placement.IN_SERVER) {
-                s.startServerOn(s.serverHost(), serverKeys, "--relay=" + range, "--relay-address", relayIp,
+                serverProcess = s.startServerOn(s.serverHost(), serverKeys, "--relay=" + range, "--relay-address", relayIp,
                         "--relay-idle", IDLE_SECONDS);
             } else {
-                relay = s.lab().start(relayHost, Lab.javaJar(s.jar(), "relay", "--address", relayIp, "--ports", range,
-                        "--idle", IDLE_SECONDS, "--allow-server", serverKeys.publicKey().toBase64(),
-                        Integer.toString(CONTROL_PORT)));
-                var key = relay.awaitLine(Pattern.compile("^Public key: (\\S+)"), MeshScenario.STARTUP);
-                assertTrue(key.isPresent(), relay::output);
-                BackgroundProcess server = s.startServerOn(s.serverHost(), serverKeys, "--relay-server",
-                        relayIp + ":" + CONTROL_PORT + "=" + key.get().group(1));
-                assertTrue(server.awaitLine(Pattern.compile("Connected to relay " + Pattern.quote(relayIp)),
-                        MeshScenario.STARTUP).isPresent(), server::output);
+                relay = startRelay(s.lab(), relayHost, relayCommand);
+                serverProcess = s.startServerOn(s.serverHost(), serverKeys, "--relay-server",
+                        relayIp + ":" + CONTROL_PORT + "=" + relayKeys.publicKey().toBase64());
+                assertTrue(serverProcess.awaitLine(CONNECTED_TO_RELAY, MeshScenario.STARTUP).isPresent(), serverProcess::output);
             }
             BackgroundProcess sniffer = s.lab().start(relayHost, harness("sniff", Integer.toString(FIRST_PORT),
                     Integer.toString(LAST_PORT)));
@@ -97,9 +102,12 @@ class RelayIT {
                     "--server", server, a.wg().interfaceName());
             BackgroundProcess cb = s.startClientWith(b, "-c", "-d", "1", "--verify", "5", "-k", KEEPALIVE,
                     "--server", server, b.wg().interfaceName());
-            BackgroundProcess relayLog = relay;
-            java.util.function.Supplier<String> diagnostics = () -> s.diagnostics()
-                    + (relayLog == null ? "" : "---- relay\n" + relayLog.output()) + "---- sniffer\n" + sniffer.output();
+            List<BackgroundProcess> relays = new ArrayList<>();
+            if (relay != null) {
+                relays.add(relay);
+            }
+            java.util.function.Supplier<String> diagnostics = () -> s.diagnostics() + relays.stream()
+                    .map(r -> "---- relay\n" + r.output()).reduce("", String::concat) + "---- sniffer\n" + sniffer.output();
 
             assertTrue(ca.awaitLine(peerLine(b, "relayed "), RELAYED_WITHIN).isPresent(), diagnostics);
             assertTrue(cb.awaitLine(peerLine(a, "relayed "), RELAYED_WITHIN).isPresent(), diagnostics);
@@ -144,6 +152,28 @@ class RelayIT {
             assertTrue(b.wg().ping(a.wg().tunnelAddress()), diagnostics);
             assertEquals(portA, a.wg().endpoint(b.wg()).orElseThrow(), "the same allocation, bound anew");
 
+            if (placement == Placement.OWN_HOST) {
+                // The relay dies with every allocation: the server says so, the clients find their
+                // relayed path silent and ask, in vain until the relay is back; then they are
+                // relayed again, through new allocations.
+                relay.kill();
+                assertTrue(serverProcess.awaitLine(Pattern.compile("Relay .* stopped answering"), MeshScenario.STARTUP).isPresent(),
+                        diagnostics);
+                relay = startRelay(s.lab(), relayHost, relayCommand);
+                relays.add(relay);
+                long connected = System.nanoTime() + MeshScenario.STARTUP.toNanos();
+                while (serverProcess.countLines(CONNECTED_TO_RELAY) < 2) {
+                    assertTrue(System.nanoTime() < connected, diagnostics);
+                    MeshWatch.sleep(Duration.ofMillis(200));
+                }
+                long pinged = System.nanoTime() + RELAYED_WITHIN.toNanos();
+                while (!a.wg().ping(b.wg().tunnelAddress())) {
+                    assertTrue(System.nanoTime() < pinged, () -> "no tunnel through the restarted relay\n" + diagnostics.get());
+                }
+                assertTrue(b.wg().ping(a.wg().tunnelAddress()), diagnostics);
+                assertEquals(relayHost.address(), a.wg().endpoint(b.wg()).orElseThrow().getAddress());
+            }
+
             ca.close();
             cb.close();
             a.wg().removePeer(b.wg());
@@ -153,7 +183,28 @@ class RelayIT {
                 assertTrue(System.nanoTime() < deadline, "the idle allocation still holds its ports\n" + diagnostics.get());
                 MeshWatch.sleep(Duration.ofMillis(500));
             }
-            assertTrue(relayLog == null || relayLog.isAlive(), diagnostics);
+            assertTrue(relay == null || relay.isAlive(), diagnostics);
+        }
+    }
+
+    private static final Pattern CONNECTED_TO_RELAY = Pattern.compile("Connected to relay ");
+
+    /** {@code natpunch relay ...} on {@code host}, once it listens. */
+    private static BackgroundProcess startRelay(Lab lab, Host host, String[] command) {
+        BackgroundProcess relay = lab.start(host, command);
+        assertTrue(relay.awaitLine(Pattern.compile("^Public key: "), MeshScenario.STARTUP).isPresent(), relay::output);
+        return relay;
+    }
+
+    /** A private key file only its owner can read, deleted when the JVM exits. */
+    private static Path keyFile(KeyPair keys) {
+        try {
+            Path file = Files.createTempFile("relay", ".key");
+            file.toFile().deleteOnExit();
+            Files.writeString(file, keys.privateKey().toBase64() + "\n");
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
