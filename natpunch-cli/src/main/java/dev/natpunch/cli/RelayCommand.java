@@ -148,7 +148,7 @@ final class RelayCommand implements Callable<Integer> {
 
     private int serve(KeyPair keys, Set<Key> servers, boolean ephemeral) throws Exception {
         Relay relay = new RelayOptions.Settings(range, addresses, megabitsPerSecond, idleSeconds, maxPerClient)
-                .build("--", "--ports", " ", port, "the control port", bind);
+                .build("--", "--ports " + RelayOptions.DEFAULT_RANGE, port, "the control port", bind);
         InetSocketAddress listen = bind != null ? new InetSocketAddress(bind, port) : new InetSocketAddress(port);
         CountDownLatch stopped = new CountDownLatch(1);
         try (relay; RelayControlServer control = RelayControlServer.builder().relay(relay).keyPair(keys)

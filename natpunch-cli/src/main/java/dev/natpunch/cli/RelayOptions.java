@@ -93,7 +93,8 @@ final class RelayOptions {
         if (range == null) {
             return null;
         }
-        Relay relay = settings().build("--relay-", "--relay", "=", serverPort, "the server's port", serverBind);
+        Relay relay = settings().build("--relay-", "--relay=" + DEFAULT_RANGE, serverPort, "the server's port",
+                serverBind);
         relay.start();
         builder.relay(relay);
         return relay;
@@ -147,16 +148,15 @@ final class RelayOptions {
          * The relay these settings describe, not started.
          *
          * @param prefix what the options' names start with, e.g. "--relay-" or "--"
-         * @param rangeOption the range option's name, and what separates it from its value
-         * @param reservedPort a port of this host that relay ports must never be
+         * @param rangeExample the range option with the default range, as the user would write it
+         * @param reservedPort a port of this host that relay ports must never be, and what it is
          * @param bind the command's --bind address, the default relay address; may be null
          */
-        Relay build(String prefix, String rangeOption, String separator, int reservedPort, String reservedName,
-                    InetAddress bind) {
+        Relay build(String prefix, String rangeExample, int reservedPort, String reservedName, InetAddress bind) {
             int[] ports = parseRange(range);
             if (reservedPort >= ports[0] && reservedPort <= ports[1]) {
                 throw new Errors.UsageException("the relay range " + range + " holds " + reservedName + " "
-                        + reservedPort + ": choose a range without it, e.g. " + rangeOption + separator + DEFAULT_RANGE);
+                        + reservedPort + ": choose a range without it, e.g. " + rangeExample);
             }
             Relay.Builder b = Relay.builder().portRange(ports[0], ports[1]);
             if (addresses.isEmpty()) {
