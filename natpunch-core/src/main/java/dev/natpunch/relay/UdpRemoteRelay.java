@@ -64,6 +64,8 @@ final class UdpRemoteRelay implements RemoteRelay {
     private final Map<Key, Integer> perClient = new HashMap<>();
     private final Map<UdpRelay.PairKey, Release> releases = new LinkedHashMap<>();
     private volatile Duration pendingLifetime = Relay.DEFAULT_PENDING_LIFETIME;
+    /** When a full table was last swept on demand; guarded by {@link #lock}. */
+    private long lastFullSweep = Long.MIN_VALUE / 2;
 
     /** The current session, null while the relay is away. */
     private volatile ControlSession link;
@@ -217,7 +219,9 @@ final class UdpRemoteRelay implements RemoteRelay {
         synchronized (lock) {
             Entry e = entries.get(side);
             if (e == null) {
-                if (entries.size() >= maxEntries) {
+                // At most once a second, so that a full table does not make every request scan it.
+                if (entries.size() >= maxEntries && now - lastFullSweep >= 1000) {
+                    lastFullSweep = now;
                     sweep(now);
                 }
                 if (entries.size() >= maxEntries || perClient.getOrDefault(requester, 0) >= maxPerClient) {

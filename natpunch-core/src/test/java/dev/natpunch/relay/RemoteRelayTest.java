@@ -219,6 +219,15 @@ class RemoteRelayTest {
         }
         assertEquals(Status.UNAVAILABLE, remote.allocate(c, key(), V4).status());
         assertEquals(Status.UNAVAILABLE, remote.allocate(c, c, V4).status(), "never with itself");
+
+        // And so many sides in all.
+        RemoteRelay small = closing(RemoteRelay.builder().relay(control.localAddress(), relayKeys.publicKey())
+                .keyPair(serverKeys).maxEntries(2).build());
+        small.start();
+        await(small::isConnected, "connected");
+        assertEquals(Status.PENDING, small.allocate(key(), key(), V4).status());
+        assertEquals(Status.PENDING, small.allocate(key(), key(), V4).status());
+        assertEquals(Status.UNAVAILABLE, small.allocate(key(), key(), V4).status());
     }
 
     @Test
