@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
         versionProvider = Main.Version.class,
         subcommands = {
             ServerCommand.class,
+            RelayCommand.class,
             ClientCommand.class,
             GenkeyCommand.class,
             PubkeyCommand.class,
@@ -28,6 +29,8 @@ import picocli.CommandLine.Option;
             "     It prints its public key.",
             "  2. On every peer (root):  natpunch client wg0 SERVER:12345 SERVER_PUBLIC_KEY",
             "     It registers wg0's NAT mapping and sets every peer's endpoint.",
+            "  Peers that no direct path reaches (symmetric NATs on both sides) can be relayed:",
+            "  natpunch server --relay ..., or natpunch relay on a host of its own (natpunch help relay).",
             ""
         },
         footerHeading = "%nExit status:%n",

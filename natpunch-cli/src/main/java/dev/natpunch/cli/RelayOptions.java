@@ -1,7 +1,14 @@
 package dev.natpunch.cli;
 
+import dev.natpunch.crypto.Key;
+import dev.natpunch.crypto.KeyPair;
 import dev.natpunch.relay.Relay;
+import dev.natpunch.relay.RelayControlServer;
+import dev.natpunch.relay.RemoteRelay;
+import dev.natpunch.server.RendezvousServer;
+import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,7 +20,10 @@ import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
-/** {@code server --relay} and its settings: an embedded relay for pairs behind symmetric NATs. */
+/**
+ * {@code server --relay} and its settings (an embedded relay for pairs behind symmetric NATs), or
+ * {@code server --relay-server} (a relay on another host); the settings are {@code natpunch relay}'s too.
+ */
 final class RelayOptions {
 
     static final String DEFAULT_RANGE = Relay.DEFAULT_FIRST_PORT + "-" + Relay.DEFAULT_LAST_PORT;
@@ -60,63 +70,136 @@ final class RelayOptions {
         }
     }
 
-    boolean enabled() {
-        return range != null;
-    }
+    @Option(names = "--relay-server", paramLabel = "HOST:PORT=PUBKEY",
+            description = "Relay through 'natpunch relay' on another host instead of in this process:"
+                    + " its control address and the public key it printed. That relay must list this"
+                    + " server's public key with --allow-server. While it does not answer, relay"
+                    + " requests get UNAVAILABLE and clients keep trying direct paths.")
+    String remote;
 
     /**
-     * The relay these options describe, not started.
+     * Starts the relay these options ask for and gives it to {@code builder}: one in this process
+     * (--relay) or one on another host (--relay-server), or none.
      *
      * @param serverPort the rendezvous port, which relay ports must never be (protocol-v2.md 3.8)
      * @param serverBind the server's --bind address, the default relay address; may be null
+     * @return what to close after the server, or null
      */
-    Relay build(int serverPort, InetAddress serverBind) {
-        int[] ports = parseRange(range);
-        if (serverPort >= ports[0] && serverPort <= ports[1]) {
-            throw new Errors.UsageException("the relay range " + range + " holds the server's port " + serverPort
-                    + ": choose a range without it, e.g. --relay=40000-40999");
+    AutoCloseable start(RendezvousServer.Builder builder, KeyPair keys, int serverPort, InetAddress serverBind)
+            throws IOException {
+        if (remote != null) {
+            return startRemote(builder, keys);
         }
-        Relay.Builder b = Relay.builder().portRange(ports[0], ports[1]);
-        if (addresses.isEmpty()) {
-            if (serverBind == null || serverBind.isAnyLocalAddress()) {
-                throw new Errors.UsageException("--relay needs the address clients reach this host at:"
-                        + " add --relay-address ADDRESS (or --bind ADDRESS)");
+        if (range == null) {
+            return null;
+        }
+        Relay relay = settings().build("--relay-", "--relay=" + DEFAULT_RANGE, serverPort, "the server's port",
+                serverBind);
+        relay.start();
+        builder.relay(relay);
+        return relay;
+    }
+
+    private AutoCloseable startRemote(RendezvousServer.Builder builder, KeyPair keys) throws IOException {
+        if (range != null) {
+            throw new Errors.UsageException("give either --relay (a relay in this process) or --relay-server"
+                    + " (natpunch relay on another host), not both");
+        }
+        if (!addresses.isEmpty() || megabitsPerSecond != null || idleSeconds != null || maxPerClient != null) {
+            throw new Errors.UsageException("--relay-address, --relay-bandwidth, --relay-idle and"
+                    + " --relay-max-per-client set up a relay in this process; with --relay-server give them to"
+                    + " 'natpunch relay' on the relay host (--address, --bandwidth, --idle, --max-per-client)");
+        }
+        int keyStart = remote.indexOf('=');
+        if (keyStart < 0 || keyStart == remote.length() - 1) {
+            throw new Errors.UsageException("--relay-server " + remote + ": write HOST:PORT=PUBKEY, e.g."
+                    + " relay.example.net:" + RelayControlServer.DEFAULT_PORT + "=<the key 'natpunch relay' printed>");
+        }
+        InetSocketAddress at = HostPort.parse(remote.substring(0, keyStart));
+        Key relayKey;
+        try {
+            relayKey = new KeyConverter().convert(remote.substring(keyStart + 1));
+        } catch (picocli.CommandLine.TypeConversionException e) {
+            throw new Errors.UsageException("--relay-server: " + e.getMessage());
+        }
+        RemoteRelay relay = RemoteRelay.builder().relay(at, relayKey).keyPair(keys).build();
+        try {
+            relay.start();
+        } catch (UnknownHostException e) {
+            throw new Errors.UsageException("--relay-server: " + at.getHostString() + " does not resolve;"
+                    + " check the name, or give the relay's address");
+        }
+        builder.relay(relay);
+        return relay;
+    }
+
+    Settings settings() {
+        return new Settings(range, addresses, megabitsPerSecond, idleSeconds, maxPerClient);
+    }
+
+    /**
+     * A relay's settings as some command's options gave them, whatever the options are called
+     * ({@code server --relay-idle}, {@code relay --idle}).
+     */
+    record Settings(String range, List<String> addresses, Long megabitsPerSecond, Long idleSeconds,
+                    Integer maxPerClient) {
+
+        /**
+         * The relay these settings describe, not started.
+         *
+         * @param prefix what the options' names start with, e.g. "--relay-" or "--"
+         * @param rangeExample the range option with the default range, as the user would write it
+         * @param reservedPort a port of this host that relay ports must never be, and what it is
+         * @param bind the command's --bind address, the default relay address; may be null
+         */
+        Relay build(String prefix, String rangeExample, int reservedPort, String reservedName, InetAddress bind) {
+            int[] ports = parseRange(range);
+            if (reservedPort >= ports[0] && reservedPort <= ports[1]) {
+                throw new Errors.UsageException("the relay range " + range + " holds " + reservedName + " "
+                        + reservedPort + ": choose a range without it, e.g. " + rangeExample);
             }
-            b.address(serverBind);
-        }
-        for (String a : addresses) {
-            int at = a.indexOf('@');
-            try {
-                if (at < 0) {
-                    b.address(address(a));
-                } else {
-                    b.address(address(a.substring(at + 1)), address(a.substring(0, at)));
+            Relay.Builder b = Relay.builder().portRange(ports[0], ports[1]);
+            if (addresses.isEmpty()) {
+                if (bind == null || bind.isAnyLocalAddress()) {
+                    throw new Errors.UsageException("the relay needs the address clients reach this host at:"
+                            + " add " + prefix + "address ADDRESS (or --bind ADDRESS)");
                 }
-            } catch (IllegalArgumentException e) {
-                throw new Errors.UsageException("--relay-address " + a + ": " + e.getMessage());
+                b.address(bind);
             }
-        }
-        if (megabitsPerSecond != null) {
-            if (megabitsPerSecond < 0 || megabitsPerSecond > 1_000_000) {
-                throw new Errors.UsageException("--relay-bandwidth must be 0 (no limit) to 1000000 Mbit/s, not "
-                        + megabitsPerSecond);
+            for (String a : addresses) {
+                int at = a.indexOf('@');
+                try {
+                    if (at < 0) {
+                        b.address(address(a));
+                    } else {
+                        b.address(address(a.substring(at + 1)), address(a.substring(0, at)));
+                    }
+                } catch (IllegalArgumentException e) {
+                    throw new Errors.UsageException(prefix + "address " + a + ": " + e.getMessage());
+                }
             }
-            long bytes = megabitsPerSecond * 125_000;
-            b.bandwidthLimit(bytes, bytes / 4);
-        }
-        if (idleSeconds != null) {
-            if (idleSeconds < 1 || idleSeconds > 65_535) {
-                throw new Errors.UsageException("--relay-idle must be 1 to 65535 seconds, not " + idleSeconds);
+            if (megabitsPerSecond != null) {
+                if (megabitsPerSecond < 0 || megabitsPerSecond > 1_000_000) {
+                    throw new Errors.UsageException(prefix + "bandwidth must be 0 (no limit) to 1000000 Mbit/s, not "
+                            + megabitsPerSecond);
+                }
+                long bytes = megabitsPerSecond * 125_000;
+                b.bandwidthLimit(bytes, bytes / 4);
             }
-            b.idleTimeout(Duration.ofSeconds(idleSeconds));
-        }
-        if (maxPerClient != null) {
-            if (maxPerClient < 1) {
-                throw new Errors.UsageException("--relay-max-per-client must be at least 1, not " + maxPerClient);
+            if (idleSeconds != null) {
+                if (idleSeconds < 1 || idleSeconds > 65_535) {
+                    throw new Errors.UsageException(prefix + "idle must be 1 to 65535 seconds, not " + idleSeconds);
+                }
+                b.idleTimeout(Duration.ofSeconds(idleSeconds));
             }
-            b.maxAllocationsPerClient(maxPerClient);
+            if (maxPerClient != null) {
+                if (maxPerClient < 1) {
+                    throw new Errors.UsageException(prefix + "max-per-client must be at least 1, not " + maxPerClient);
+                }
+                b.maxAllocationsPerClient(maxPerClient);
+            }
+            return b.build();
         }
-        return b.build();
     }
 
     /** FIRST-LAST, 1-65535, at least two ports. */

@@ -2,7 +2,6 @@ package dev.natpunch.cli;
 
 import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
-import dev.natpunch.relay.Relay;
 import dev.natpunch.server.RendezvousServer;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -24,7 +23,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Runs the rendezvous server: it records, for each WireGuard public key, the address and"
                     + " port its NAT mapping has from the outside, and tells authenticated peers where"
-                    + " the others are. It needs no root, and relays no traffic unless --relay is given.",
+                    + " the others are. It needs no root, and relays no traffic unless --relay is given (or hands"
+                    + " relaying to 'natpunch relay' on another host with --relay-server).",
             "",
             "It speaks natpunch-go's protocol, so natpunch-go clients can use it too. On start it"
                     + " prints 'Public key: <base64>': give that to every client. Without"
@@ -231,11 +231,7 @@ final class ServerCommand implements Callable<Integer> {
             }
             builder.handshakeRateLimit(handshakeRate, handshakeRate * 2);
         }
-        Relay relayed = relay.enabled() ? relay.build(port, bind) : null;
-        if (relayed != null) {
-            relayed.start();
-            builder.relay(relayed);
-        }
+        AutoCloseable relayed = relay.start(builder, keys, port, bind);
         CountDownLatch stopped = new CountDownLatch(1);
         try (relayed; RendezvousServer server = builder.build()) {
             server.start();

@@ -20,8 +20,9 @@ import picocli.CommandLine.Spec;
         usageHelpAutoWidth = true,
         description = {
             "Shows each peer of a WireGuard interface: the state natpunch's client last reached for"
-                    + " it (direct, relayed, not registered, unreachable...), the endpoint WireGuard"
-                    + " uses now and of which kind, and the time since the last WireGuard handshake.",
+                    + " it (direct, relayed and through which relay port, not registered, unreachable...),"
+                    + " the endpoint WireGuard uses now and of which kind, and the time since the last"
+                    + " WireGuard handshake.",
             "The state comes from a running (or the last) 'natpunch client' on this machine;"
                     + " without one, only what WireGuard shows. Needs root, like 'wg show'.",
             "",
@@ -57,16 +58,20 @@ final class StatusCommand implements Callable<Integer> {
             Duration age = p.latestHandshake().map(t -> Duration.between(t, now)).orElse(null);
             boolean alive = age != null && age.compareTo(TUNNEL_ALIVE) < 0;
             String state = e != null ? e.state() : alive ? "handshaking" : "no-handshake";
-            String kind = e != null && e.state().equals("relayed") && endpoint.equals(e.endpoint()) ? "relay"
-                    : p.endpoint().isEmpty() ? "-" : "direct";
+            // The relay port the client was granted: the relay it goes through (a server's, or a
+            // relay host's), whatever WireGuard roamed to since.
+            String relay = e != null && e.state().equals("relayed") ? e.endpoint() : null;
+            String kind = endpoint.equals(relay) ? "relay" : p.endpoint().isEmpty() ? "-" : "direct";
             String handshake = age == null ? "never" : age.toSeconds() + " s ago";
             if (json) {
                 out.println("{\"peer\":\"" + key + "\",\"state\":\"" + state + "\",\"endpoint\":\"" + endpoint
-                        + "\",\"path\":\"" + kind + "\",\"latestHandshakeSecondsAgo\":"
+                        + "\",\"path\":\"" + kind + "\",\"relay\":" + (relay == null ? "null" : "\"" + relay + "\"")
+                        + ",\"latestHandshakeSecondsAgo\":"
                         + (age == null ? "null" : Long.toString(age.toSeconds()))
                         + ",\"tunnelAlive\":" + alive + ",\"rxBytes\":" + p.rxBytes() + ",\"txBytes\":" + p.txBytes() + "}");
             } else {
-                out.println("peer " + key + ": " + state + ", endpoint " + endpoint + " (" + kind
+                out.println("peer " + key + ": " + state + (relay == null ? "" : " via " + relay)
+                        + ", endpoint " + endpoint + " (" + kind
                         + "), handshake " + handshake + (alive ? "" : " (tunnel down)")
                         + ", rx " + p.rxBytes() + " B, tx " + p.txBytes() + " B");
             }

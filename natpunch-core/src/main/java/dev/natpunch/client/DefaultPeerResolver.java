@@ -46,8 +46,10 @@ final class DefaultPeerResolver implements PeerResolver {
      * the peers) our new mapping.
      */
     static final Duration PUSHED_POLL = Duration.ofSeconds(10);
-    /** How often a relayed peer is offered a direct path again, in continuous mode. */
+    /** How often a relayed peer's direct path is probed, in continuous mode. */
     static final Duration DIRECT_RETRY = Duration.ofSeconds(30);
+    /** How long a direct probe points WireGuard away from the relay: long enough to send one keepalive. */
+    private static final Duration DIRECT_PROBE = Duration.ofMillis(300);
 
     private final String interfaceName;
     private final List<ServerLinks.ServerSpec> servers;
@@ -77,12 +79,13 @@ final class DefaultPeerResolver implements PeerResolver {
     private final Set<Key> wantRelay = new java.util.LinkedHashSet<>();
     /** Peers going through a relay. */
     private final Map<Key, RelayUse> relayed = new java.util.HashMap<>();
-    /** Relayed peers trying a direct path again, since when. */
-    private final Map<Key, Instant> directTry = new java.util.HashMap<>();
     private long lastDirectSlot = -1;
 
-    /** A relay pair in use for a peer, since when. */
-    private record RelayUse(RendezvousClient.RelayGrant grant, Instant since) {
+    /** A relay pair in use for a peer, with the peer's receive counter and when it last grew. */
+    private record RelayUse(RendezvousClient.RelayGrant grant, long rxBytes, Instant rxGrewAt) {
+        boolean isRelay(Peer peer) {
+            return peer.endpoint().filter(grant.endpoint()::equals).isPresent();
+        }
     }
 
     private final Map<Key, SetAt> setAt = new java.util.HashMap<>();
@@ -185,7 +188,6 @@ final class DefaultPeerResolver implements PeerResolver {
                 setAt.keySet().retainAll(current);
                 wantRelay.retainAll(current);
                 relayed.keySet().retainAll(current);
-                directTry.keySet().retainAll(current);
                 deliverPushes();
                 confirm(device, results, pending);
                 pass(device, results, pending, true);
@@ -310,7 +312,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 continue;
             }
             PeerResult previous = results.get(peer.publicKey());
-            boolean onRelay = relayed.containsKey(peer.publicKey()) && !directTry.containsKey(peer.publicKey());
+            boolean onRelay = relayed.containsKey(peer.publicKey());
             List<InetSocketAddress> order = EndpointChoice.order(found.get(peer.publicKey()), ourPublic, families,
                     onOurLinks);
             PeerResult result;
@@ -481,8 +483,13 @@ final class DefaultPeerResolver implements PeerResolver {
         }
         Duration silent = Duration.between(seen.changedAt, now);
         Duration watched = Duration.between(seen.watchedSince, now);
-        Duration limit = Duration.ofSeconds(2L * keepalive + 5);
+        Duration limit = silenceLimit();
         return handshake && (watched.compareTo(limit) < 0 || silent.compareTo(limit) < 0);
+    }
+
+    /** How long a live tunnel goes without receiving: two of the peer's keepalives, and some slack. */
+    private Duration silenceLimit() {
+        return Duration.ofSeconds(2L * keepalive + 5);
     }
 
     /** The received-bytes counter of a peer, when it last changed, and since when it is watched. */
@@ -530,28 +537,62 @@ final class DefaultPeerResolver implements PeerResolver {
         }
     }
 
-    /** {@link PeerStatus#CONNECTED} if WireGuard saw a handshake at or after {@code since}, else null. */
+    /**
+     * {@link PeerStatus#CONNECTED} if WireGuard saw a handshake at or after {@code since}, else
+     * null; for a relayed peer {@link PeerStatus#RELAYED}, unless its traffic now arrives directly.
+     */
     private PeerResult connectedSince(Peer peer, Instant since) {
         PeerResult r = handshakeSince(peer, since);
-        if (r == null) {
-            return null;
-        }
         Key k = peer.publicKey();
         RelayUse use = relayed.get(k);
         if (use == null) {
             return r;
         }
-        boolean viaRelay = peer.endpoint().filter(use.grant().endpoint()::equals).isPresent();
-        if (directTry.remove(k) != null && !viaRelay) {
-            relayed.remove(k);
-            LOG.info("{}: direct path works again, leaving the relay", shortKey(k));
-            ServerLinks l = links;
-            if (l != null) {
-                l.releaseRelay(k);
-            }
-            return r;
+        if (directNow(peer, use)) {
+            return leaveRelay(peer);
         }
-        return PeerResult.of(k, PeerStatus.RELAYED, use.grant().endpoint());
+        return r == null ? null : PeerResult.of(k, PeerStatus.RELAYED, use.grant().endpoint());
+    }
+
+    /**
+     * Whether a relayed peer's traffic arrives directly now: WireGuard's endpoint is neither the
+     * relay port nor the endpoint the resolver last wrote. Only WireGuard's roaming moves it
+     * there, to the source of an authenticated datagram, so the peer reached us from there: the
+     * answer to a direct probe, or the peer's own probe that got through a NAT of ours that lets
+     * anyone in. That endpoint, which may be a port the server never saw (the peer's NAT maps per
+     * destination), is then kept.
+     */
+    private boolean directNow(Peer peer, RelayUse use) {
+        SetAt set = setAt.get(peer.publicKey());
+        return peer.endpoint().isPresent() && !use.isRelay(peer) && set != null
+                && !peer.endpoint().get().equals(set.endpoint()) && peer.rxBytes() > set.rxBytes();
+    }
+
+    /**
+     * Leaves the relay for the direct path WireGuard uses now and releases the pair. When that
+     * path was learned by roaming rather than written here, a keepalive goes out on it at once:
+     * the peer may be proving the same path from its side and needs to hear from us.
+     */
+    private PeerResult leaveRelay(Peer peer) {
+        Key k = peer.publicKey();
+        InetSocketAddress direct = peer.endpoint().orElseThrow();
+        relayed.remove(k);
+        wantRelay.remove(k);
+        LOG.info("{}: direct path {} works, leaving the relay", shortKey(k), Endpoints.format(direct));
+        SetAt set = setAt.get(k);
+        if (set == null || !set.endpoint().equals(direct)) {
+            try {
+                wireguard.updatePeer(interfaceName, PeerUpdate.builder(k).persistentKeepaliveSeconds(0).build());
+                wireguard.updatePeer(interfaceName, PeerUpdate.builder(k).persistentKeepaliveSeconds(keepalive).build());
+            } catch (IOException e) {
+                LOG.debug("keepalive to {} not sent: {}", Endpoints.format(direct), e.getMessage());
+            }
+        }
+        ServerLinks l = links;
+        if (l != null) {
+            l.releaseRelay(k);
+        }
+        return PeerResult.of(k, PeerStatus.CONNECTED, direct);
     }
 
     /**
@@ -576,17 +617,11 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     /**
-     * Every direct candidate failed verification: a relayed peer that was trying a direct path
-     * goes back to its relay; otherwise the peer waits for one (when relaying is on) pointed at
-     * its best direct endpoint, where the other side is likeliest to arrive.
+     * Every candidate failed verification: the peer waits for a relay (when relaying is on)
+     * pointed at its best direct endpoint, where the other side is likeliest to arrive.
      */
     private PeerResult exhausted(Peer peer) {
         Key k = peer.publicKey();
-        RelayUse use = relayed.get(k);
-        if (use != null && directTry.remove(k) != null) {
-            PeerResult r = apply(peer, use.grant().endpoint());
-            return r.status() == PeerStatus.ERROR ? r : PeerResult.of(k, PeerStatus.RELAYED, use.grant().endpoint());
-        }
         PeerResult r = noHandshake(k, backToBest(peer));
         if (relayEnabled) {
             wantRelay.add(k);
@@ -596,7 +631,8 @@ final class DefaultPeerResolver implements PeerResolver {
 
     /**
      * Asks for a relay for every peer that wants one, and points each granted peer at its relay
-     * port; in continuous mode also starts the periodic direct attempts of relayed peers.
+     * port; leaves the relay for peers whose traffic arrives directly; in continuous mode also
+     * probes the direct paths of relayed peers and binds again those whose relayed path went silent.
      */
     private void relayPass(Device device, Map<Key, PeerResult> results, Map<Key, Instant> pending, boolean continuous)
             throws IOException, InterruptedException {
@@ -605,9 +641,16 @@ final class DefaultPeerResolver implements PeerResolver {
         }
         ServerLinks l = links(device);
         boolean directSlot = continuous && newDirectSlot();
+        Instant now = clock.instant();
+        List<Key> probed = new ArrayList<>();
         for (Peer peer : device.peers()) {
             checkOpen();
             Key k = peer.publicKey();
+            RelayUse use = relayed.get(k);
+            if (use != null && directNow(peer, use)) {
+                leftRelay(leaveRelay(peer), results, pending);
+                continue;
+            }
             if (wantRelay.contains(k)) {
                 Optional<RendezvousClient.RelayGrant> grant = l.relay(k);
                 if (grant.isEmpty()) {
@@ -615,32 +658,87 @@ final class DefaultPeerResolver implements PeerResolver {
                 }
                 l.bind(grant.get(), device.listenPort());
                 wantRelay.remove(k);
-                relayed.put(k, new RelayUse(grant.get(), clock.instant()));
+                relayed.put(k, new RelayUse(grant.get(), peer.rxBytes(), now));
+                if (use != null && use.grant().endpoint().equals(grant.get().endpoint())) {
+                    LOG.info("{}: bound to the relay {} again", shortKey(k), Endpoints.format(grant.get().endpoint()));
+                    continue;
+                }
                 LOG.info("{}: no direct path, relaying through {}", shortKey(k), Endpoints.format(grant.get().endpoint()));
-                PeerResult r = apply(peer, grant.get().endpoint());
+                PeerResult r = apply(peer, grant.get().endpoint(), use != null);
                 if (r.status() != PeerStatus.ERROR) {
                     r = PeerResult.of(k, PeerStatus.RELAYED, grant.get().endpoint());
                     pending.put(k, clock.instant());
                 }
                 results.put(k, r);
                 report(r);
-            } else if (directSlot && relayed.containsKey(k) && !directTry.containsKey(k)
-                    && !alternatives.getOrDefault(k, List.of()).isEmpty()) {
-                InetSocketAddress direct = alternatives.get(k).get(0);
-                LOG.info("{}: trying the direct path {} again", shortKey(k), Endpoints.format(direct));
-                directTry.put(k, clock.instant());
-                PeerResult r = apply(peer, direct);
-                pending.put(k, clock.instant());
-                results.put(k, r);
-                report(r);
+            } else if (use != null) {
+                if (peer.rxBytes() != use.rxBytes()) {
+                    relayed.put(k, new RelayUse(use.grant(), peer.rxBytes(), now));
+                } else if (continuous && Duration.between(use.rxGrewAt(), now).compareTo(silenceLimit()) > 0) {
+                    // Our NAT may have mapped us anew (the relay drops what comes from an address it
+                    // did not learn), or the relay lost the pair: a fresh token, bound from here, mends both.
+                    LOG.info("{}: nothing through the relay for {} s, binding again", shortKey(k),
+                            Duration.between(use.rxGrewAt(), now).toSeconds());
+                    relayed.put(k, new RelayUse(use.grant(), peer.rxBytes(), now));
+                    wantRelay.add(k);
+                    continue;
+                }
+                if (directSlot && !alternatives.getOrDefault(k, List.of()).isEmpty()) {
+                    InetSocketAddress direct = alternatives.get(k).get(0);
+                    LOG.debug("{}: probing the direct path {}", shortKey(k), Endpoints.format(direct));
+                    // The write makes WireGuard send one keepalive there at once (see apply).
+                    apply(peer, direct, true);
+                    probed.add(k);
+                }
             }
+        }
+        if (!probed.isEmpty()) {
+            endProbes(probed, results, pending);
         }
     }
 
     /**
-     * Whether a new direct-attempt slot began: slots are wall-clock multiples of {@link
-     * #DIRECT_RETRY}, so that both sides of a relayed pair try at the same moment, which is what
-     * opens both NATs.
+     * A direct probe: WireGuard's endpoint pointed at the peer's best direct endpoint just long
+     * enough for one keepalive, which opens our NAT toward it and, if the peer's NAT lets it in,
+     * makes the peer's WireGuard roam to us; the peer's client then leaves the relay and answers
+     * directly, and ours follows ({@link #directNow}). Both sides probe at the same wall-clock
+     * slot, so that two NATs that filter by address open toward each other at once. Then, unless
+     * an answer already came directly, the endpoint goes back to the relay: the relayed tunnel
+     * pauses for a fraction of a second at most (relayed datagrams that arrive meanwhile move it
+     * back by themselves).
+     */
+    private void endProbes(List<Key> probed, Map<Key, PeerResult> results, Map<Key, Instant> pending)
+            throws IOException, InterruptedException {
+        // Counted after the writes: whatever arrives from now on moves the endpoint to its source.
+        Map<Key, Long> rxBefore = new java.util.HashMap<>();
+        for (Peer peer : readDevice().peers()) {
+            rxBefore.put(peer.publicKey(), peer.rxBytes());
+        }
+        pause(DIRECT_PROBE, false);
+        for (Peer peer : readDevice().peers()) {
+            Key k = peer.publicKey();
+            RelayUse use = relayed.get(k);
+            if (use == null || !probed.contains(k) || use.isRelay(peer) || peer.endpoint().isEmpty()) {
+                continue;
+            }
+            if (peer.rxBytes() > rxBefore.getOrDefault(k, Long.MAX_VALUE)) {
+                leftRelay(leaveRelay(peer), results, pending);
+            } else {
+                apply(peer, use.grant().endpoint(), true);
+            }
+        }
+    }
+
+    private void leftRelay(PeerResult r, Map<Key, PeerResult> results, Map<Key, Instant> pending) {
+        pending.remove(r.peer());
+        results.put(r.peer(), r);
+        report(r);
+    }
+
+    /**
+     * Whether a new direct-probe slot began: slots are wall-clock multiples of {@link
+     * #DIRECT_RETRY}, so that both sides of a relayed pair probe at the same moment, which is what
+     * opens two NATs that filter by address toward each other.
      */
     private boolean newDirectSlot() {
         long slot = clock.instant().getEpochSecond() / DIRECT_RETRY.toSeconds();

@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -55,6 +56,8 @@ final class UdpRelay implements Relay {
     private int nextForwarder;
     /** When a full pending table was last purged on demand; guarded by {@link #lock}. */
     private long lastFullPurgeMillis = Long.MIN_VALUE / 2;
+    /** Told about every allocation that ends (release, expiry), on the thread that ends it. */
+    private volatile EndListener endListener;
     private volatile boolean running;
     private boolean started;
     private boolean closed;
@@ -182,6 +185,16 @@ final class UdpRelay implements Relay {
     }
 
     // ---------------------------------------------------------------- control plane
+
+    /** Who hears about ended allocations: a control channel that tells remote servers. */
+    interface EndListener {
+        /** The pair's allocation ended; must not block (it runs on the relay's own threads). */
+        void ended(Key first, Key second);
+    }
+
+    void endListener(EndListener listener) {
+        this.endListener = listener;
+    }
 
     @Override
     public AllocationResult allocate(Key requester, Key peer, StandardProtocolFamily family) {
@@ -322,6 +335,7 @@ final class UdpRelay implements Relay {
         if (a != null) {
             closeAllocation(a);
             log.debug("Relay allocation on ports {} and {} released", a.first.port, a.second.port);
+            tellEnded(a);
         }
     }
 
@@ -348,6 +362,13 @@ final class UdpRelay implements Relay {
 
     private void decrement(ClientId id) {
         perClient.computeIfPresent(id, (k, n) -> n > 1 ? n - 1 : null);
+    }
+
+    private void tellEnded(Allocation a) {
+        EndListener l = endListener;
+        if (l != null) {
+            l.ended(a.first.owner, a.second.owner);
+        }
     }
 
     private void closeAllocation(Allocation a) {
@@ -387,6 +408,7 @@ final class UdpRelay implements Relay {
         for (Allocation a : idle) {
             closeAllocation(a);
             expired.increment();
+            tellEnded(a);
         }
         if (!idle.isEmpty()) {
             log.debug("Expired {} idle relay allocations", idle.size());
@@ -496,6 +518,10 @@ final class UdpRelay implements Relay {
                 forwarded.sum(), bytes.sum(), unavailable.sum(), byReason);
     }
 
+    Clock clock() {
+        return config.clock;
+    }
+
     /** Ports open now, for tests. */
     int portsInUse() {
         return ports.inUse();
@@ -571,7 +597,7 @@ final class UdpRelay implements Relay {
         }
     }
 
-    private static long mix(long seed, Key key) {
+    static long mix(long seed, Key key) {
         byte[] k = key.toBytes();
         long h = seed;
         for (int i = 0; i < Key.LENGTH; i += 8) {

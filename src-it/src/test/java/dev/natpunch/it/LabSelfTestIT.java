@@ -137,6 +137,36 @@ class LabSelfTestIT {
     }
 
     @Test
+    void fullConeNatLetsAnySenderInThroughAMappingAndSwitchesBack() {
+        try (Lab lab = Lab.create()) {
+            Host echo = lab.addPublicHost("echo");
+            Host stranger = lab.addPublicHost("x");
+            Router router = lab.addRouter("r", NatKind.SYMMETRIC);
+            Host a = lab.addHost(router, "a");
+            lab.startUdpEcho(echo, ECHO_PORT);
+            InetSocketAddress e = new InetSocketAddress(echo.address(), ECHO_PORT);
+            lab.setNatKind(router, NatKind.FULL_CONE);
+            InetSocketAddress mapped = lab.udpProbe(a, PRIVATE_PORT, e).get(0);
+            assertEquals(new InetSocketAddress(router.publicAddress(), PRIVATE_PORT), mapped, "port-preserving mapping");
+            BackgroundProcess onA = lab.startUdpEcho(a, PRIVATE_PORT);
+            // Nobody behind the NAT ever sent to the stranger, from any port: it gets in all the same.
+            InetSocketAddress strangerSeen = lab.udpProbe(stranger, ECHO_PORT + 1, mapped).get(0);
+            System.out.println("FULL_CONE " + mapped + ": a stranger got in, a saw it as " + strangerSeen);
+            assertEquals(new InetSocketAddress(stranger.address(), ECHO_PORT + 1), strangerSeen,
+                    "endpoint-independent filtering, and a's answer leaves from the mapping");
+            assertThrows(LabException.class, () -> lab.udpProbe(stranger, ECHO_PORT + 2,
+                    new InetSocketAddress(router.publicAddress(), PRIVATE_PORT + 1)), "an unmapped port stays closed");
+
+            onA.close();
+            lab.setNatKind(router, NatKind.SYMMETRIC);
+            lab.flushConntrack(router);
+            lab.startUdpEcho(a, PRIVATE_PORT);
+            assertThrows(LabException.class, () -> lab.udpProbe(stranger, ECHO_PORT + 3, mapped),
+                    "back to filtering by address and port");
+        }
+    }
+
+    @Test
     void lossDropsPacketsAndCanBeLifted() throws Exception {
         try (Lab lab = Lab.create()) {
             Host echo = lab.addPublicHost("echo");

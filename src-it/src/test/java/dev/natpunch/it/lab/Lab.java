@@ -48,7 +48,8 @@ import org.junit.jupiter.api.Assumptions;
  *
  * Routers drop unsolicited packets arriving on {@code wan} (conntrack state neither established
  * nor related), source-NAT IPv4 that leaves it according to their {@link NatKind}, filter replies
- * by address and port (Linux conntrack) and hairpin only if asked to. IPv6 is routed without
+ * by address and port (Linux conntrack) except a {@link NatKind#FULL_CONE}, which lets anyone in
+ * through an existing mapping, and hairpin only if asked to. IPv6 is routed without
  * translation: a router given a LAN prefix ({@link RouterBuilder#ipv6(Ipv6Lan)}) gets a route to
  * it in every namespace on the internet, and lets in only replies ({@link Ipv6Lan#FIREWALLED}) or
  * everything ({@link Ipv6Lan#OPEN}). Hosts and routers can be IPv6-only ({@link IpStack}). Loss
@@ -529,7 +530,8 @@ public final class Lab implements AutoCloseable {
                     .append("add chain ip npl_fw input { type filter hook input priority filter; policy accept; }\n")
                     .append("add rule ip npl_fw input iifname \"wan\" ct state != { established, related } drop\n")
                     .append("add chain ip npl_fw forward { type filter hook forward priority filter; policy accept; }\n")
-                    .append("add rule ip npl_fw forward iifname \"wan\" ct state != { established, related } drop\n")
+                    // A full-cone NAT's destination NAT lets unsolicited flows in on purpose.
+                    .append("add rule ip npl_fw forward iifname \"wan\" ct state != { established, related } ct status & dnat == 0 drop\n")
                     .append("add table ip npl_nat\n")
                     .append("add chain ip npl_nat postrouting { type nat hook postrouting priority srcnat; policy accept; }\n");
         } else {
@@ -541,7 +543,7 @@ public final class Lab implements AutoCloseable {
         List<String> rules = new ArrayList<>();
         String wan = "oifname \"wan\" ";
         switch (kind) {
-            case EIM_PORT_PRESERVING -> rules.add(wan + "masquerade");
+            case EIM_PORT_PRESERVING, FULL_CONE -> rules.add(wan + "masquerade");
             case EIM_PORT_CHANGING -> {
                 rules.add(wan + portChanging);
                 rules.add(wan + "masquerade");
@@ -553,7 +555,7 @@ public final class Lab implements AutoCloseable {
             // postrouting has no input interface, hence the match on the LAN prefix.
             String back = "ip saddr 100.64." + router.lanIndex() + ".0/24 oifname \"lan\" ct status dnat ";
             switch (kind) {
-                case EIM_PORT_PRESERVING -> rules.add(back + "snat ip to " + pub);
+                case EIM_PORT_PRESERVING, FULL_CONE -> rules.add(back + "snat ip to " + pub);
                 case EIM_PORT_CHANGING -> {
                     rules.add(back + portChanging);
                     rules.add(back + "snat ip to " + pub);
@@ -564,7 +566,32 @@ public final class Lab implements AutoCloseable {
         for (String rule : rules) {
             sb.append("add rule ip npl_nat postrouting ").append(rule).append('\n');
         }
+        sb.append("add table ip npl_cone\ndelete table ip npl_cone\n");
+        if (kind == NatKind.FULL_CONE) {
+            sb.append(fullConeRuleset(router));
+        }
         return sb.toString();
+    }
+
+    /*
+     * Endpoint-independent filtering on top of masquerade's endpoint-independent mapping: like the
+     * hairpin table, a dynamic map learns each mapping (public port -> private address:port) from
+     * the flows LAN hosts start toward the internet, and UDP from anyone to a mapped public port is
+     * DNATed to its private owner (the firewall lets DNATed flows in). A mapping lives as long as
+     * its host keeps sending, plus 3 minutes.
+     */
+    private static String fullConeRuleset(Router router) {
+        return "table ip npl_cone {\n"
+                + " map cone { type inet_service : ipv4_addr . inet_service; flags dynamic, timeout; timeout 3m; }\n"
+                + " chain learn { type filter hook postrouting priority srcnat + 10; policy accept;\n"
+                + "  oifname \"wan\" meta l4proto udp ct direction original update @cone"
+                + " { ct reply proto-dst : ct original ip saddr . ct original proto-src }\n"
+                + " }\n"
+                + " chain pre { type nat hook prerouting priority dstnat; policy accept;\n"
+                + "  iifname \"wan\" ip daddr " + router.publicAddress().getHostAddress()
+                + " meta l4proto udp dnat ip to udp dport map @cone\n"
+                + " }\n"
+                + "}\n";
     }
 
     /*

@@ -1,8 +1,9 @@
 package dev.natpunch.it.lab;
 
 /**
- * How a lab NAT router maps a private UDP source address:port to its public address, in the
- * RFC 4787 sense. All kinds filter replies by address and port (Linux conntrack) and none hairpins.
+ * How a lab NAT router maps a private UDP source address:port to its public address, and which
+ * senders it lets in, in the RFC 4787 sense. All kinds but {@link #FULL_CONE} filter replies by
+ * address and port (Linux conntrack); hairpinning is a router option.
  */
 public enum NatKind {
     /**
@@ -22,5 +23,12 @@ public enum NatKind {
      * (address and port dependent mapping), the NAT that hole punching through a rendezvous
      * server cannot traverse.
      */
-    SYMMETRIC
+    SYMMETRIC,
+    /**
+     * {@link #EIM_PORT_PRESERVING}'s mapping with endpoint-independent filtering (a "full cone",
+     * RFC 4787 REQ-8's recommendation): once a private address:port has sent anything out, UDP
+     * from any address and port to its public mapping reaches it (an nftables dynamic map of the
+     * mappings and a DNAT through it). A peer behind it can be reached even from a symmetric NAT.
+     */
+    FULL_CONE
 }

@@ -8,7 +8,8 @@ import java.util.Optional;
  * For IPv4 (unless {@link IpStack#IPV6_ONLY}) it is a NAT: gateway 100.64.N.1 of
  * 100.64.N.0/24, an nftables table {@code npl_nat} that source-NATs what leaves {@code wan}, and
  * a table {@code npl_fw} that drops unsolicited packets arriving on {@code wan} (conntrack state
- * not established/related), as home routers do. For IPv6 its {@code wan} always has an address on
+ * not established/related), as home routers do, unless a {@link NatKind#FULL_CONE} NAT (table
+ * {@code npl_cone}) forwards them to a mapping's owner. For IPv6 its {@code wan} always has an address on
  * the internet prefix; the LAN prefix fd64:ID:N::/64, if any, is routed without NAT and filtered
  * as its {@link Ipv6Lan} says (table {@code npl_fw6}).
  */
