@@ -251,8 +251,7 @@ class TimeToMeshBench {
                 }
             }
             MeshWatch.sleep(SETTLE);
-            Result r = addPeersAtOnce(s, peers, false, "warm " + String.join(" ", options), clients);
-            return r;
+            return addPeersAtOnce(s, peers, false, "warm " + String.join(" ", options), clients);
         }
     }
 
