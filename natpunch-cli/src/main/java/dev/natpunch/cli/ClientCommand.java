@@ -33,8 +33,11 @@ import picocli.CommandLine.Spec;
             "",
             "It registers with the interface's own key, sending from the interface's listen"
                     + " port, so the server sees the same NAT mapping WireGuard uses. Peers that"
-                    + " have not registered yet are asked again every --delay seconds. A peer that"
-                    + " already has a recent WireGuard handshake on another endpoint is left alone.",
+                    + " have not registered yet are asked again every --delay seconds (or as soon as"
+                    + " the server pushes them). A peer that already has a recent WireGuard handshake"
+                    + " on another endpoint is left alone. With --continuous it also picks up peers"
+                    + " added to the interface while it runs (it looks every 0.5 s), and may start"
+                    + " before the interface has any.",
             "",
             "With a natpunch-java server it speaks protocol version 2: all peers are looked up in"
                     + " a few datagrams, the server pushes peers that register later (no polling),"

@@ -1,6 +1,10 @@
 package dev.natpunch.cli;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -10,16 +14,6 @@ import picocli.CommandLine.Option;
         name = "natpunch",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {
-            ServerCommand.class,
-            RelayCommand.class,
-            ClientCommand.class,
-            GenkeyCommand.class,
-            PubkeyCommand.class,
-            NetcheckCommand.class,
-            StatusCommand.class,
-            CommandLine.HelpCommand.class
-        },
         description = {
             "Connects WireGuard peers that sit behind NATs directly to each other (UDP hole"
                     + " punching), with a small rendezvous server that tells each peer where the"
@@ -43,6 +37,20 @@ import picocli.CommandLine.Option;
 public final class Main {
     static final int EXIT_INCOMPLETE = 3;
 
+    /** The subcommands, by name, in the order the usage lists them. */
+    private static final Map<String, Supplier<Object>> SUBCOMMANDS = new LinkedHashMap<>();
+
+    static {
+        SUBCOMMANDS.put("server", ServerCommand::new);
+        SUBCOMMANDS.put("relay", RelayCommand::new);
+        SUBCOMMANDS.put("client", ClientCommand::new);
+        SUBCOMMANDS.put("genkey", GenkeyCommand::new);
+        SUBCOMMANDS.put("pubkey", PubkeyCommand::new);
+        SUBCOMMANDS.put("netcheck", NetcheckCommand::new);
+        SUBCOMMANDS.put("status", StatusCommand::new);
+        SUBCOMMANDS.put("help", CommandLine.HelpCommand::new);
+    }
+
     @Option(names = {"-v", "--verbose"}, description = "Log more (debug level).", scope = CommandLine.ScopeType.INHERIT)
     void verbose(boolean on) {
         if (on) {
@@ -61,12 +69,39 @@ public final class Main {
 
     static int run(PrintWriter out, PrintWriter err, String... args) {
         configureLogging();
-        CommandLine cli = new CommandLine(new Main());
+        if (invoked(args).equals("client")) {
+            ClientWarmup.start();
+        }
+        CommandLine cli = commandLine(args);
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler(new Errors());
         cli.setParameterExceptionHandler(new Errors());
         return cli.execute(args);
+    }
+
+    /**
+     * The command line for {@code args}. picocli builds a subcommand's model by reflection, which
+     * for the six that a run does not use costs about 15 ms of start-up, so a command line that
+     * names one subcommand (after the global {@code -v}) gets only that one; any other (help, a typo, no subcommand) gets all, for
+     * the usage and picocli's suggestions.
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        String invoked = invoked(args);
+        boolean one = !invoked.equals("help") && SUBCOMMANDS.containsKey(invoked);
+        SUBCOMMANDS.forEach((name, command) -> {
+            if (!one || name.equals(invoked)) {
+                cli.addSubcommand(name, command.get());
+            }
+        });
+        return cli;
+    }
+
+    /** The first argument that is not the global {@code -v}: the subcommand, if any. */
+    private static String invoked(String... args) {
+        return Arrays.stream(args).filter(a -> !a.equals("-v") && !a.equals("--verbose"))
+                .findFirst().orElse("help");
     }
 
     /** slf4j-simple reads its settings once, from system properties, before the first logger. */

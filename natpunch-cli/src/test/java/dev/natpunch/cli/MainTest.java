@@ -168,4 +168,35 @@ class MainTest {
         assertTrue(client.out().contains("--continuous"), client.out());
         assertTrue(client.out().contains("--delay"), client.out());
     }
+
+    @Test
+    void aCommandLineNamingOneSubcommandBuildsOnlyThatOneAndTheUsageListsThemAll() {
+        assertEquals(java.util.Set.of("client"), Main.commandLine("-v", "client", "wg0").getSubcommands().keySet());
+        picocli.CommandLine all = Main.commandLine("--help");
+        assertEquals(java.util.List.of("server", "client", "genkey", "pubkey", "netcheck", "status", "help"),
+                java.util.List.copyOf(all.getSubcommands().keySet()));
+        all.getSubcommands().forEach((name, sub) -> assertEquals(name, sub.getCommandSpec().userObject().getClass()
+                .getAnnotation(picocli.CommandLine.Command.class).name(), "the name registered for " + name));
+        assertEquals(all.getSubcommands().keySet(), Main.commandLine("help", "client").getSubcommands().keySet());
+        assertEquals(all.getSubcommands().keySet(), Main.commandLine("clinet").getSubcommands().keySet());
+        Run usage = run("", "-h");
+        assertTrue(usage.out().contains("netcheck") && usage.out().contains("status"), usage.out());
+    }
+
+    @Test
+    void theArchiveTrainingRunsTheClientsStartWithoutPrintingAnything() throws Exception {
+        java.io.PrintStream savedOut = System.out;
+        java.io.PrintStream savedErr = System.err;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream capture = new java.io.PrintStream(printed, true, StandardCharsets.UTF_8);
+        System.setOut(capture);
+        System.setErr(capture);
+        try {
+            ArchiveTraining.main(new String[0]);
+        } finally {
+            System.setOut(savedOut);
+            System.setErr(savedErr);
+        }
+        assertEquals("", printed.toString(StandardCharsets.UTF_8));
+    }
 }

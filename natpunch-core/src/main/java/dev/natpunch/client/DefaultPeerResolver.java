@@ -46,7 +46,12 @@ final class DefaultPeerResolver implements PeerResolver {
      * the peers) our new mapping.
      */
     static final Duration PUSHED_POLL = Duration.ofSeconds(10);
-    /** How often a relayed peer's direct path is probed, in continuous mode. */
+    /**
+     * How often continuous mode re-reads the interface while it waits, so that peers added to it
+     * (WireGuard announces nothing) are looked up within this time: one UAPI or netlink read.
+     */
+    static final Duration PEER_POLL = Duration.ofMillis(500);
+    /** How often a relayed peer is offered a direct path again, in continuous mode. */
     static final Duration DIRECT_RETRY = Duration.ofSeconds(30);
     /** How long a direct probe points WireGuard away from the relay: long enough to send one keepalive. */
     private static final Duration DIRECT_PROBE = Duration.ofMillis(300);
@@ -126,6 +131,7 @@ final class DefaultPeerResolver implements PeerResolver {
         while (true) {
             checkOpen();
             device = readDevice();
+            deliverPushes();
             try {
                 pass(device, results, changedAt, false);
                 unanswered = null;
@@ -143,7 +149,8 @@ final class DefaultPeerResolver implements PeerResolver {
             if (!missing || !clock.instant().isBefore(deadline)) {
                 break;
             }
-            pause(retryDelay, false);
+            // From the second pass on the servers push the peers that register meanwhile.
+            pause(retryDelay, true);
         }
         if (unanswered != null) {
             for (Peer p : device.peers()) {
@@ -175,11 +182,24 @@ final class DefaultPeerResolver implements PeerResolver {
         Map<Key, Instant> pending = new LinkedHashMap<>();
         Duration backoff = retryDelay;
         boolean seenInterface = false;
+        boolean waitingForPeers = false;
         while (true) {
             try {
                 checkOpen();
-                Device device = readDevice();
+                Device device = readAnyDevice();
                 seenInterface = true;
+                if (device.peers().isEmpty()) {
+                    if (!waitingForPeers) {
+                        LOG.info("{} has no peers yet; looking for new ones every {} ms", interfaceName,
+                                PEER_POLL.toMillis());
+                        waitingForPeers = true;
+                    }
+                    register(device);
+                    backoff = retryDelay;
+                    pauseWatching(PUSHED_POLL, List.of());
+                    continue;
+                }
+                waitingForPeers = false;
                 List<Key> current = device.peers().stream().map(Peer::publicKey).toList();
                 results.keySet().retainAll(current);
                 pending.keySet().retainAll(current);
@@ -198,9 +218,9 @@ final class DefaultPeerResolver implements PeerResolver {
                     pushing = links != null && links.allPushing();
                 }
                 // With every server pushing, a pass is needed only to watch verifications and as a
-                // safety net; a push ends the pause at once.
-                pause(pushing && pending.isEmpty() && wantRelay.isEmpty() && relayed.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
-                        : verifyStep(), true);
+                // safety net; a push or a change of the interface's peers ends the pause at once.
+                pauseWatching(pushing && pending.isEmpty() && wantRelay.isEmpty() && relayed.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
+                        : verifyStep(), current);
             } catch (ClosedResolverException e) {
                 return;
             } catch (WireguardException e) {
@@ -215,6 +235,16 @@ final class DefaultPeerResolver implements PeerResolver {
                 backoff = retryLater("the rendezvous server", e, backoff);
             }
         }
+    }
+
+    /**
+     * Registers with the servers while the interface has no peers, so that peers added elsewhere
+     * find this one at once, and the sessions are ready when peers are added here.
+     */
+    private void register(Device device) throws IOException, InterruptedException {
+        ServerLinks l = links(device);
+        l.lookupAll(List.of(), Set.of(), advertiseLocal ? LocalCandidates.of(interfaceName, device.listenPort()) : List.of());
+        l.openDiscovered();
     }
 
     /**
@@ -299,10 +329,15 @@ final class DefaultPeerResolver implements PeerResolver {
             }
         }
         ServerLinks servers = links(device);
-        Set<Key> subscribe = refresh ? device.peers().stream().map(Peer::publicKey)
+        // A one-shot run subscribes once its first lookup missed someone: a push then ends the
+        // wait for the next pass, instead of the retry delay.
+        Set<Key> subscribe = refresh || !results.isEmpty() ? device.peers().stream().map(Peer::publicKey)
                 .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)) : Set.of();
+        long asked = System.nanoTime();
         Map<Key, List<PeerEndpoint>> found = servers.lookupAll(ask, subscribe,
                 advertiseLocal ? local : List.of());
+        LOG.debug("looked up {} of {} peers in {} ms", ask.size(), device.peers().size(),
+                (System.nanoTime() - asked) / 1_000_000);
         Set<InetAddress> ourPublic = servers.ourPublicAddresses();
         Set<StandardProtocolFamily> families = servers.workingFamilies();
         java.util.function.Predicate<InetAddress> onOurLinks = LocalCandidates.onOurLinks(interfaceName);
@@ -442,18 +477,21 @@ final class DefaultPeerResolver implements PeerResolver {
             if (!rewrite && alreadySet(peer, endpoint)) {
                 return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
             }
+            // WireGuard sends a keepalive (and so starts a handshake) only when the keepalive goes
+            // from off to on, after applying the endpoint given with it: a peer without one gets
+            // both in one change; one with a keepalive is switched off first, so that the new
+            // endpoint counts now instead of at the next keepalive tick.
             if (peer.persistentKeepaliveSeconds() != 0) {
-                // WireGuard sends a keepalive (and so starts a handshake) only when the keepalive
-                // goes from off to on; switching it off first makes the new endpoint count now
-                // instead of at the next keepalive tick.
                 wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint)
                         .persistentKeepaliveSeconds(0).build());
+                setAt.put(key, new SetAt(endpoint, peer.rxBytes()));
+                wireguard.updatePeer(interfaceName,
+                        PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build());
             } else {
-                wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint).build());
+                wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint)
+                        .persistentKeepaliveSeconds(keepalive).build());
+                setAt.put(key, new SetAt(endpoint, peer.rxBytes()));
             }
-            setAt.put(key, new SetAt(endpoint, peer.rxBytes()));
-            wireguard.updatePeer(interfaceName,
-                    PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build());
             return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
         } catch (IOException e) {
             return PeerResult.failed(key, PeerStatus.ERROR, null,
@@ -785,6 +823,16 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     private Device readDevice() throws IOException {
+        Device device = readAnyDevice();
+        if (device.peers().isEmpty()) {
+            throw new IOException(interfaceName + " has no peers: add them first, e.g."
+                    + " wg set " + interfaceName + " peer <PUBLIC_KEY> allowed-ips <IP>/32");
+        }
+        return device;
+    }
+
+    /** The interface, which may have no peers yet. */
+    private Device readAnyDevice() throws IOException {
         Device device = wireguard.device(interfaceName);
         forget(lastRead, device);
         lastRead = device;
@@ -793,11 +841,28 @@ final class DefaultPeerResolver implements PeerResolver {
                     + ": natpunch registers with the interface's own key, so it needs root"
                     + " (or CAP_NET_ADMIN) and an interface with a private key set");
         }
-        if (device.peers().isEmpty()) {
-            throw new IOException(interfaceName + " has no peers: add them first, e.g."
-                    + " wg set " + interfaceName + " peer <PUBLIC_KEY> allowed-ips <IP>/32");
-        }
         return device;
+    }
+
+    /**
+     * Continuous mode's pause: up to {@code d}, ended at once by a push, and, by a read of the
+     * interface every {@link #PEER_POLL}, by a change of its peers from {@code peers}.
+     */
+    private void pauseWatching(Duration d, List<Key> peers) throws IOException, InterruptedException {
+        long end = System.nanoTime() + d.toNanos();
+        long left;
+        while ((left = end - System.nanoTime()) > 0) {
+            pause(Duration.ofNanos(Math.min(left, PEER_POLL.toNanos())), true);
+            synchronized (lock) {
+                if (!pushed.isEmpty()) {
+                    return;
+                }
+            }
+            if (end - System.nanoTime() > 0
+                    && !readAnyDevice().peers().stream().map(Peer::publicKey).toList().equals(peers)) {
+                return;
+            }
+        }
     }
 
     /** The server sessions for this device, reopened when the listen port changed. */

@@ -51,9 +51,11 @@ public interface PeerResolver extends AutoCloseable {
     ResolveReport resolveAll() throws IOException, InterruptedException;
 
     /**
-     * Keeps resolving until {@link #close()} or interruption: re-reads the interface (new peers
-     * join), looks up every peer each pass, and updates endpoints that changed. Network failures
-     * are reported to the listener and retried with backoff, never fatal.
+     * Keeps resolving until {@link #close()} or interruption: looks up every peer each pass, and
+     * updates endpoints that changed; between passes re-reads the interface every 500 ms, so that
+     * a peer added to it is looked up at once. An interface without peers is no error here: the
+     * resolver registers with the servers and waits for peers. Network failures are reported to
+     * the listener and retried with backoff, never fatal.
      *
      * @throws IOException only for failures a retry cannot fix (no such interface, no privileges)
      * @throws InterruptedException if the thread is interrupted

@@ -19,8 +19,8 @@ public interface ResolveListener {
     }
 
     /**
-     * A server pushed a change of a peer's endpoints (version 2, continuous mode); the resolver
-     * applies it right after this call, and reports the outcome through {@link #onPeer}.
+     * A server pushed a change of a peer's endpoints (version 2); the resolver applies it right
+     * after this call, and reports the outcome through {@link #onPeer}.
      *
      * @param endpoints what the server now knows, best first; empty when the peer is gone
      */

@@ -160,9 +160,10 @@ final class ServerLinks implements AutoCloseable {
     /**
      * Opens a session with each address of another family that a server listed, so that it
      * registers that family of ours too (protocol-v2.md 6.4); one this machine cannot send to
-     * simply fails and rests.
+     * simply fails and rests. Every lookup does this first; a caller with time to spare can do it
+     * earlier.
      */
-    private void openDiscovered() {
+    synchronized void openDiscovered() {
         Discovered d;
         while ((d = discovered.poll()) != null) {
             StandardProtocolFamily family = Endpoints.family(d.address().getAddress());

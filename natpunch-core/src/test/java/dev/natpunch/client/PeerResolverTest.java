@@ -252,6 +252,32 @@ class PeerResolverTest {
     }
 
     @Test
+    void continuousModeRegistersWithoutPeersAndFindsPeersAddedToTheRunningInterface() throws Exception {
+        try (PeerResolver first = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+            first.resolveAll();
+        }
+        b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "remove");
+        try (PeerResolver waiting = resolver(b).build()) {
+            Future<?> running = background.submit(() -> {
+                waiting.runContinuously();
+                return null;
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (lookup(keysB).isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "b never registered while it had no peers");
+                Thread.sleep(50);
+            }
+            b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "allowed-ips", "100.127.50.1/32");
+            // Well within the 10 s between passes: the interface is re-read every 500 ms.
+            long added = System.nanoTime();
+            awaitEndpoint(b, keysA, registrationOf(keysA));
+            assertTrue(System.nanoTime() - added < TimeUnit.SECONDS.toNanos(5), "the added peer waited for a pass");
+            waiting.close();
+            running.get(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void closeStopsAResolutionThatWouldWaitForeverPromptly() throws Exception {
         PeerResolver r = resolver(a).timeout(Duration.ofDays(1)).retryDelay(Duration.ofSeconds(30)).build();
         Future<ResolveReport> running = background.submit(r::resolveAll);
@@ -295,9 +321,13 @@ class PeerResolverTest {
 
     /** Where the server has {@code client} registered, as a lookup by a third party shows. */
     private InetSocketAddress registrationOf(KeyPair client) throws IOException {
+        return lookup(client).orElseThrow();
+    }
+
+    private java.util.Optional<InetSocketAddress> lookup(KeyPair client) throws IOException {
         try (RendezvousClient probe = new RendezvousClient(KeyPair.generate(), server.publicKey(),
                 UdpTransport.open(server.localAddress()))) {
-            return probe.lookup(client.publicKey()).orElseThrow();
+            return probe.lookup(client.publicKey());
         }
     }
 

@@ -22,12 +22,14 @@ import java.util.concurrent.TimeUnit;
  * Time from the start of a {@code natpunch client} process to its first datagram towards the
  * server, with the real client against a real WireGuard interface (wireguard-go) in a network
  * namespace {@code npb-x}, for several JVM settings: plain {@code java -jar}, the launcher's flags
- * (bin/natpunch), and each with an AppCDS archive made by a training run
- * ({@code -XX:ArchiveClassesAtExit}, then {@code -XX:SharedArchiveFile}).
+ * (bin/natpunch), and each with an AppCDS archive made by a training run of the real client
+ * ({@code -XX:ArchiveClassesAtExit}, then {@code -XX:SharedArchiveFile}); and {@code bin/natpunch}
+ * itself, as a user runs it, with the archive it makes on first use (in a fresh cache directory:
+ * its first start, without the archive, is shown apart).
  *
  * <pre>
  * sudo java -cp natpunch-bench/target/benchmarks.jar dev.natpunch.bench.load.StartupBenchmark \
- *     [--jar natpunch-cli/target/natpunch.jar] [--runs 7]
+ *     [--jar natpunch-cli/target/natpunch.jar] [--launcher bin/natpunch] [--runs 7]
  * </pre>
  *
  * <p>Needs root, ip, wg and wireguard-go. Sets up the namespace, the interface {@code npb-x-wg0}
@@ -47,11 +49,13 @@ public final class StartupBenchmark {
 
     public static void main(String[] args) throws Exception {
         String jar = "natpunch-cli/target/natpunch.jar";
+        String launcher = "bin/natpunch";
         int runs = 7;
         boolean inside = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--jar": jar = args[++i]; break;
+                case "--launcher": launcher = args[++i]; break;
                 case "--runs": runs = Integer.parseInt(args[++i]); break;
                 case "--inside": inside = true; break;
                 default: throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -61,15 +65,19 @@ public final class StartupBenchmark {
         if (!Files.isRegularFile(Path.of(jar))) {
             throw new IllegalArgumentException(jar + " not found; build natpunch-cli first");
         }
-        if (inside) {
-            System.exit(measure(jar, runs));
+        launcher = Path.of(launcher).toAbsolutePath().toString();
+        if (!Files.isExecutable(Path.of(launcher))) {
+            throw new IllegalArgumentException(launcher + " not found or not executable");
         }
-        System.exit(outside(jar, runs));
+        if (inside) {
+            System.exit(measure(jar, launcher, runs));
+        }
+        System.exit(outside(jar, launcher, runs));
     }
 
     // --- outside the namespace: set up, run inside, tear down ------------------------------------
 
-    private static int outside(String jar, int runs) throws Exception {
+    private static int outside(String jar, String launcher, int runs) throws Exception {
         Path socket = Path.of("/var/run/wireguard", INTERFACE + ".sock");
         Path dir = Files.createTempDirectory("npb-startup", PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
@@ -99,7 +107,7 @@ public final class StartupBenchmark {
             sh("ip", "-n", NAMESPACE, "link", "set", INTERFACE, "up");
             List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", NAMESPACE, ChildServer.javaBinary(),
                     "-cp", System.getProperty("java.class.path"), StartupBenchmark.class.getName(),
-                    "--inside", "--jar", jar, "--runs", Integer.toString(runs)));
+                    "--inside", "--jar", jar, "--launcher", launcher, "--runs", Integer.toString(runs)));
             Process p = new ProcessBuilder(cmd).inheritIO().start();
             try {
                 return p.waitFor();
@@ -147,6 +155,7 @@ public final class StartupBenchmark {
 
     // --- inside the namespace: the measurements --------------------------------------------------
 
+    /** A way to start the client: JVM options before {@code -jar}, or the launcher script (null options). */
     private static final class Config {
         final String name;
         final List<String> jvmOptions;
@@ -160,7 +169,7 @@ public final class StartupBenchmark {
         }
     }
 
-    private static int measure(String jar, int runs) throws Exception {
+    private static int measure(String jar, String launcher, int runs) throws Exception {
         System.out.println("== natpunch client start-up: process start to first datagram to the server");
         System.out.println("machine: " + LoadGenerator.machine());
         System.out.println("load average at start: " + LoadGenerator.loadAverage());
@@ -174,6 +183,10 @@ public final class StartupBenchmark {
             String server = "127.0.0.1:" + listener.getLocalPort();
             List<String> clientArgs = List.of("-jar", jar, "client", INTERFACE, server,
                     KeyPair.generate().publicKey().toBase64(), "--verify", "0");
+            List<String> launcherCommand = new ArrayList<>(List.of(launcher));
+            launcherCommand.addAll(clientArgs.subList(2, clientArgs.size()));
+            Path cache = dir.resolve("launcher-cache");
+            long firstUse = launcherFirstUse(launcherCommand, cache, arrivals);
             System.out.println("client: java <JVM options> " + String.join(" ", clientArgs)
                     + "  (interface " + INTERFACE + " of wireguard-go, 1 peer, in namespace " + NAMESPACE + ")");
 
@@ -193,11 +206,13 @@ public final class StartupBenchmark {
                     new Config("java -jar (defaults)", List.of(), runs),
                     new Config("launcher flags (bin/natpunch)", LAUNCHER_FLAGS, runs),
                     new Config("AppCDS archive", List.of("-XX:SharedArchiveFile=" + plainArchive), runs),
-                    new Config("launcher flags + AppCDS archive", launcherCds, runs));
+                    new Config("launcher flags + AppCDS archive", launcherCds, runs),
+                    new Config("bin/natpunch (its own archive)", null, runs));
             // Interleaved, so slow spells of the shared machine hit every configuration alike.
             for (int r = 0; r < runs; r++) {
                 for (Config c : configs) {
-                    long ms = once(c.jvmOptions, clientArgs, arrivals, false);
+                    long ms = c.jvmOptions == null ? once(launcherCommand, cache, arrivals)
+                            : once(c.jvmOptions, clientArgs, arrivals, false);
                     c.millis[c.done++] = ms;
                 }
             }
@@ -217,20 +232,22 @@ public final class StartupBenchmark {
                 long median = s[s.length / 2];
                 System.out.printf(Locale.ROOT, "%-34s %6d ms %5d ms %5d ms   %s%n", c.name, median, s[0],
                         s[s.length - 1], median < 500 ? "yes" : "no");
-                System.out.println("    options: " + (c.jvmOptions.isEmpty() ? "(none)"
-                        : String.join(" ", c.jvmOptions).replace(dir.toString() + "/", "")));
+                System.out.println("    " + (c.jvmOptions == null ? "command: " + String.join(" ", launcherCommand.subList(0, 2))
+                        + " ... (NATPUNCH_CACHE_DIR=<fresh directory>)" : "options: " + (c.jvmOptions.isEmpty() ? "(none)"
+                        : String.join(" ", c.jvmOptions).replace(dir.toString() + "/", ""))));
             }
+            System.out.printf(Locale.ROOT, "%-34s %6d ms   (before the archive exists; it is made in the background meanwhile)%n",
+                    "bin/natpunch, first use", firstUse);
             System.out.println();
             timeline(launcherCds, clientArgs, arrivals, dir);
             System.out.println("load average at end: " + LoadGenerator.loadAverage());
             return 0;
         } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : (Iterable<Path>) files::iterator) {
+            try (var files = Files.walk(dir)) {
+                for (Path f : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
                     Files.deleteIfExists(f);
                 }
             }
-            Files.deleteIfExists(dir);
         }
     }
 
@@ -238,6 +255,52 @@ public final class StartupBenchmark {
     private static void train(List<String> jvmOptions, List<String> clientArgs, LinkedBlockingQueue<long[]> arrivals)
             throws Exception {
         once(jvmOptions, clientArgs, arrivals, true);
+    }
+
+    /**
+     * The launcher's first start with an empty cache directory: no archive yet, so it starts one
+     * training in the background. Waits (up to 60 s) until the archive is there, so that the
+     * measured runs use it, and fails if the training left anything else behind.
+     */
+    private static long launcherFirstUse(List<String> command, Path cache, LinkedBlockingQueue<long[]> arrivals)
+            throws Exception {
+        long ms = once(command, cache, arrivals);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            List<String> names = new ArrayList<>();
+            if (Files.isDirectory(cache)) {
+                try (var files = Files.list(cache)) {
+                    files.forEach(f -> names.add(f.getFileName().toString()));
+                }
+            }
+            if (names.size() == 1 && names.get(0).endsWith(".jsa")) {
+                System.out.println("bin/natpunch made its archive: " + names.get(0) + ", "
+                        + Files.size(cache.resolve(names.get(0))) / 1024 + " KB");
+                return ms;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("bin/natpunch made no archive within 60 s of its first start; " + cache + " holds " + names);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /**
+     * Like {@link #once(List, List, LinkedBlockingQueue, boolean)}, for the launcher script with
+     * {@code NATPUNCH_CACHE_DIR=cache}; its output must hold nothing from the JVM about the archive.
+     */
+    private static long once(List<String> launcherCommand, Path cache, LinkedBlockingQueue<long[]> arrivals)
+            throws Exception {
+        Path output = cache.resolveSibling("launcher.out");
+        ProcessBuilder pb = new ProcessBuilder(launcherCommand).redirectErrorStream(true).redirectOutput(output.toFile());
+        pb.environment().put("NATPUNCH_CACHE_DIR", cache.toString());
+        pb.environment().remove("NATPUNCH_JAVA_OPTS");
+        long ms = firstDatagram(pb, String.join(" ", launcherCommand), arrivals, false);
+        String said = Files.readString(output);
+        if (said.contains("cds") || said.contains("archive") || said.contains("warning")) {
+            throw new IOException("bin/natpunch printed something about its archive:\n" + said);
+        }
+        return ms;
     }
 
     /** Classes whose first load marks a step of the client's start, in the order the client reaches them. */
@@ -294,7 +357,8 @@ public final class StartupBenchmark {
 
     /**
      * Starts the client and returns the milliseconds from just before the process is created to
-     * the arrival of its first handshake initiation from the WireGuard port.
+     * the arrival of its first handshake initiation (109 bytes, or up to 365 with a version 2
+     * offer) from the WireGuard port.
      */
     private static long once(List<String> jvmOptions, List<String> clientArgs, LinkedBlockingQueue<long[]> arrivals,
                              boolean letItWriteAnArchive) throws Exception {
@@ -302,17 +366,23 @@ public final class StartupBenchmark {
         cmd.add(ChildServer.javaBinary());
         cmd.addAll(jvmOptions);
         cmd.addAll(clientArgs);
+        return firstDatagram(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD),
+                String.join(" ", cmd), arrivals, letItWriteAnArchive);
+    }
+
+    private static long firstDatagram(ProcessBuilder pb, String cmd, LinkedBlockingQueue<long[]> arrivals,
+                                      boolean letItWriteAnArchive) throws Exception {
         arrivals.clear();
         long start = System.nanoTime();
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = pb.start();
         try {
             long deadline = start + TimeUnit.SECONDS.toNanos(20);
             while (true) {
                 long[] a = arrivals.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 if (a == null) {
-                    throw new IOException("no datagram from the client within 20 s: " + String.join(" ", cmd));
+                    throw new IOException("no datagram from the client within 20 s: " + cmd);
                 }
-                if (a[0] >= start && a[1] == LISTEN_PORT && a[2] == 1 && a[3] == 109) {
+                if (a[0] >= start && a[1] == LISTEN_PORT && a[2] == 1 && a[3] >= 109 && a[3] <= 365) {
                     return TimeUnit.NANOSECONDS.toMillis(a[0] - start);
                 }
             }
