@@ -161,7 +161,7 @@ class MainTest {
     void helpTeachesEveryCommandAndTheExitStatuses() {
         Run r = run("", "--help");
         assertEquals(0, r.exit());
-        for (String word : new String[] {"server", "client", "genkey", "pubkey", "Exit status"}) {
+        for (String word : new String[] {"server", "relay", "client", "genkey", "pubkey", "Exit status"}) {
             assertTrue(r.out().contains(word), word + " missing from:\n" + r.out());
         }
         Run client = run("", "client", "--help");
@@ -173,7 +173,7 @@ class MainTest {
     void aCommandLineNamingOneSubcommandBuildsOnlyThatOneAndTheUsageListsThemAll() {
         assertEquals(java.util.Set.of("client"), Main.commandLine("-v", "client", "wg0").getSubcommands().keySet());
         picocli.CommandLine all = Main.commandLine("--help");
-        assertEquals(java.util.List.of("server", "client", "genkey", "pubkey", "netcheck", "status", "help"),
+        assertEquals(java.util.List.of("server", "relay", "client", "genkey", "pubkey", "netcheck", "status", "help"),
                 java.util.List.copyOf(all.getSubcommands().keySet()));
         all.getSubcommands().forEach((name, sub) -> assertEquals(name, sub.getCommandSpec().userObject().getClass()
                 .getAnnotation(picocli.CommandLine.Command.class).name(), "the name registered for " + name));
