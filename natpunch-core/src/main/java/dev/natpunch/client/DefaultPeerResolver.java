@@ -303,10 +303,6 @@ final class DefaultPeerResolver implements PeerResolver {
     private void pass(
             Device device, Map<Key, PeerResult> results, Map<Key, Instant> changedAt, boolean refresh)
             throws IOException, InterruptedException {
-        // A handshake after this instant counts as proof for any endpoint set in this pass: one
-        // that lands between reading the device and writing the endpoint came over the path the
-        // peer is using, which is the one the server reports.
-        Instant readAt = clock.instant();
         List<Key> ask = new ArrayList<>();
         for (Peer peer : device.peers()) {
             PeerResult previous = results.get(peer.publicKey());
@@ -338,10 +334,18 @@ final class DefaultPeerResolver implements PeerResolver {
                 advertiseLocal ? local : List.of());
         LOG.debug("looked up {} of {} peers in {} ms", ask.size(), device.peers().size(),
                 (System.nanoTime() - asked) / 1_000_000);
+        // Read again after the round trip: a handshake in the meantime may have come over a path
+        // the server does not know (the LAN, a port a NAT chose per destination) and WireGuard
+        // roamed there; deciding on the older snapshot would overwrite that working endpoint and
+        // take the handshake as proof of the written one. A handshake after this instant counts
+        // as proof for any endpoint set in this pass: in the moment between this read and the
+        // write, the path the peer used is the one the server reports.
+        Device afterLookup = readAnyDevice();
+        Instant readAt = clock.instant();
         Set<InetAddress> ourPublic = servers.ourPublicAddresses();
         Set<StandardProtocolFamily> families = servers.workingFamilies();
         java.util.function.Predicate<InetAddress> onOurLinks = LocalCandidates.onOurLinks(interfaceName);
-        for (Peer peer : device.peers()) {
+        for (Peer peer : afterLookup.peers()) {
             checkOpen();
             if (!found.containsKey(peer.publicKey())) {
                 continue;

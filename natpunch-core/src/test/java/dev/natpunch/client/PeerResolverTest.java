@@ -161,6 +161,85 @@ class PeerResolverTest {
         assertTrue(b.dump().contains("100.127.50.1/32"), "allowed IPs untouched: " + b.dump());
     }
 
+    /**
+     * A WireGuard handshake that lands while the lookup is on its way (here: b reaches a over
+     * a veth pair just before a's first request after the server handshake leaves) came over a path
+     * the server does not know, and WireGuard roamed there. The resolver must see it and leave
+     * that endpoint alone, rather than overwrite it with the server's answer and take the
+     * handshake as proof of the endpoint it wrote.
+     */
+    @Test
+    void aHandshakeDuringTheLookupKeepsTheEndpointWireguardRoamedTo() throws Exception {
+        try (PeerResolver r = resolver(b).timeout(Duration.ofMillis(300)).build()) {
+            r.resolveAll();
+        }
+        java.util.concurrent.atomic.AtomicReference<InetSocketAddress> roamed = new java.util.concurrent.atomic.AtomicReference<>();
+        TransportFactory handshakeMeanwhile = (s, wgPort) -> {
+            dev.natpunch.net.DatagramTransport t = UdpTransport.open(s);
+            return new dev.natpunch.net.DatagramTransport() {
+                @Override
+                public InetSocketAddress server() {
+                    return t.server();
+                }
+
+                @Override
+                public void send(java.nio.ByteBuffer datagram) throws IOException {
+                    byte type = datagram.get(datagram.position());
+                    // The first request after the Noise handshake: a version 1 lookup or a sealed one.
+                    if ((type == 3 || type == 4) && roamed.get() == null) {
+                        roamed.set(handshakeBToA());
+                    }
+                    t.send(datagram);
+                }
+
+                @Override
+                public int receive(java.nio.ByteBuffer dst, Duration timeout) throws IOException {
+                    return t.receive(dst, timeout);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    t.close();
+                }
+            };
+        };
+        try (PeerResolver r = resolver(a).transport(handshakeMeanwhile).verifyHandshake(Duration.ofSeconds(2)).build()) {
+            PeerResult result = r.resolveAll().byPeer().get(keysB.publicKey());
+            assertEquals(PeerStatus.ALREADY_CONNECTED, result.status(), result.toString());
+            assertEquals(roamed.get(), result.endpoint().orElseThrow());
+        }
+        assertEquals(roamed.get(), peerOf(a, keysB).endpoint().orElseThrow(),
+                "not overwritten with b's registration " + registrationOf(keysB));
+    }
+
+    /**
+     * Joins a's and b's namespaces with a veth pair (100.64.250.1 and .2), brings both WireGuard
+     * interfaces up, points b's WireGuard at a's and waits until a has the handshake: a then
+     * knows b's address and port only by roaming, and the server knows nothing of them.
+     */
+    private InetSocketAddress handshakeBToA() throws IOException {
+        WireguardGoDevice.run("ip", "link", "add", "npt-a", "netns", a.namespace, "type", "veth", "peer", "name", "npt-b",
+                "netns", b.namespace);
+        WireguardGoDevice.run("ip", "-n", a.namespace, "addr", "add", "100.64.250.1/30", "dev", "npt-a");
+        WireguardGoDevice.run("ip", "-n", b.namespace, "addr", "add", "100.64.250.2/30", "dev", "npt-b");
+        for (WireguardGoDevice d : List.of(a, b)) {
+            WireguardGoDevice.run("ip", "-n", d.namespace, "link", "set", d == a ? "npt-a" : "npt-b", "up");
+            WireguardGoDevice.run("ip", "-n", d.namespace, "link", "set", d.interfaceName, "up");
+        }
+        b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "endpoint", "100.64.250.1:51820",
+                "persistent-keepalive", "1");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        try {
+            while (peerOf(a, keysB).latestHandshake().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for the handshake");
+        }
+        return new InetSocketAddress("100.64.250.2", 51821);
+    }
+
     @Test
     void withoutAHandshakeAfterTheChangeThePeerEndsNoHandshakeWithTheReason() throws Exception {
         try (PeerResolver r = resolver(a).timeout(Duration.ofMillis(300)).build()) {
