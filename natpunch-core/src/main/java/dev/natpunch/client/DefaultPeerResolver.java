@@ -18,6 +18,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -345,41 +347,51 @@ final class DefaultPeerResolver implements PeerResolver {
         Set<InetAddress> ourPublic = servers.ourPublicAddresses();
         Set<StandardProtocolFamily> families = servers.workingFamilies();
         java.util.function.Predicate<InetAddress> onOurLinks = LocalCandidates.onOurLinks(interfaceName);
+        // Decide for every peer first, then write every endpoint in one exchange with WireGuard:
+        // with many peers, one write each is what made a mesh slow to come up.
+        Map<Key, Change> changes = new LinkedHashMap<>();
+        Map<Key, PeerResult> outcomes = new LinkedHashMap<>();
+        Set<Key> unchanged = new HashSet<>();
         for (Peer peer : afterLookup.peers()) {
             checkOpen();
-            if (!found.containsKey(peer.publicKey())) {
+            Key k = peer.publicKey();
+            if (!found.containsKey(k)) {
                 continue;
             }
-            PeerResult previous = results.get(peer.publicKey());
-            boolean onRelay = relayed.containsKey(peer.publicKey());
-            List<InetSocketAddress> order = EndpointChoice.order(found.get(peer.publicKey()), ourPublic, families,
-                    onOurLinks);
-            PeerResult result;
+            List<InetSocketAddress> order = EndpointChoice.order(found.get(k), ourPublic, families, onOurLinks);
             if (order.isEmpty()) {
-                alternatives.remove(peer.publicKey());
-                result = PeerResult.of(peer.publicKey(), PeerStatus.NOT_FOUND, null);
-            } else if (onRelay) {
-                // The relay stays until a direct attempt (relayPass) proves a direct path.
-                alternatives.put(peer.publicKey(), order);
+                alternatives.remove(k);
+                outcomes.put(k, PeerResult.of(k, PeerStatus.NOT_FOUND, null));
                 continue;
-            } else {
-                alternatives.put(peer.publicKey(), order);
-                // A refresh keeps a candidate chosen earlier (by verification) while the server
-                // still lists it.
-                InetSocketAddress target = refresh && peer.endpoint().filter(order::contains).isPresent()
-                        ? peer.endpoint().get() : order.get(0);
-                boolean unchanged = !moved && alreadySet(peer, target);
-                result = apply(peer, target, moved);
-                // A refresh that changed nothing has nothing new to verify; a one-shot run
-                // verifies even an endpoint set earlier, since it reports on the tunnel.
-                if (result.status() == PeerStatus.RESOLVED && !(refresh && unchanged)) {
-                    changedAt.put(peer.publicKey(), readAt);
-                }
             }
+            alternatives.put(k, order);
+            if (relayed.containsKey(k)) {
+                // The relay stays until a direct attempt (relayPass) proves a direct path.
+                continue;
+            }
+            // A refresh keeps a candidate chosen earlier (by verification) while the server
+            // still lists it.
+            InetSocketAddress target = refresh && peer.endpoint().filter(order::contains).isPresent()
+                    ? peer.endpoint().get() : order.get(0);
+            if (!moved && alreadySet(peer, target)) {
+                unchanged.add(k);
+            }
+            changes.put(k, plan(peer, target, moved));
+        }
+        outcomes.putAll(write(changes.values()));
+        for (Map.Entry<Key, PeerResult> e : outcomes.entrySet()) {
+            Key k = e.getKey();
+            PeerResult result = e.getValue();
+            // A refresh that changed nothing has nothing new to verify; a one-shot run verifies
+            // even an endpoint set earlier, since it reports on the tunnel.
+            if (result.status() == PeerStatus.RESOLVED && !(refresh && unchanged.contains(k))) {
+                changedAt.put(k, readAt);
+            }
+            PeerResult previous = results.get(k);
             if (refresh && previous != null && sameOutcome(previous, result)) {
                 continue;
             }
-            results.put(peer.publicKey(), result);
+            results.put(k, result);
             if (previous == null || !previous.equals(result)) {
                 report(result);
             }
@@ -467,40 +479,79 @@ final class DefaultPeerResolver implements PeerResolver {
      * stale after this machine's own addresses changed) and re-checks it like a new one.
      */
     private PeerResult apply(Peer peer, InetSocketAddress endpoint, boolean rewrite) {
+        return write(List.of(plan(peer, endpoint, rewrite))).get(peer.publicKey());
+    }
+
+    /** What pointing a peer at an endpoint comes to: its result, the writes it needs, and what it sets. */
+    private record Change(PeerResult result, List<PeerUpdate> updates, SetAt set) {
+        static Change none(PeerResult result) {
+            return new Change(result, List.of(), null);
+        }
+    }
+
+    /** Decides what {@link #apply(Peer, InetSocketAddress, boolean)} writes, without writing it. */
+    private Change plan(Peer peer, InetSocketAddress endpoint, boolean rewrite) {
         Key key = peer.publicKey();
         Optional<InetSocketAddress> current = peer.endpoint();
-        boolean fresh = hasFreshHandshake(peer);
-        try {
-            if (!rewrite && fresh && current.isPresent()) {
-                if (peer.persistentKeepaliveSeconds() == 0) {
-                    wireguard.updatePeer(interfaceName,
-                            PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build());
-                }
-                return PeerResult.of(key, PeerStatus.ALREADY_CONNECTED, current.get());
-            }
-            if (!rewrite && alreadySet(peer, endpoint)) {
-                return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
-            }
-            // WireGuard sends a keepalive (and so starts a handshake) only when the keepalive goes
-            // from off to on, after applying the endpoint given with it: a peer without one gets
-            // both in one change; one with a keepalive is switched off first, so that the new
-            // endpoint counts now instead of at the next keepalive tick.
-            if (peer.persistentKeepaliveSeconds() != 0) {
-                wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint)
-                        .persistentKeepaliveSeconds(0).build());
-                setAt.put(key, new SetAt(endpoint, peer.rxBytes()));
-                wireguard.updatePeer(interfaceName,
-                        PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build());
-            } else {
-                wireguard.updatePeer(interfaceName, PeerUpdate.builder(key).endpoint(endpoint)
-                        .persistentKeepaliveSeconds(keepalive).build());
-                setAt.put(key, new SetAt(endpoint, peer.rxBytes()));
-            }
-            return PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
-        } catch (IOException e) {
-            return PeerResult.failed(key, PeerStatus.ERROR, null,
-                    "could not set the endpoint: " + e.getMessage());
+        if (!rewrite && hasFreshHandshake(peer) && current.isPresent()) {
+            PeerResult working = PeerResult.of(key, PeerStatus.ALREADY_CONNECTED, current.get());
+            return peer.persistentKeepaliveSeconds() == 0
+                    ? new Change(working, List.of(PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build()), null)
+                    : Change.none(working);
         }
+        PeerResult resolved = PeerResult.of(key, PeerStatus.RESOLVED, endpoint);
+        if (!rewrite && alreadySet(peer, endpoint)) {
+            return Change.none(resolved);
+        }
+        SetAt set = new SetAt(endpoint, peer.rxBytes());
+        // WireGuard sends a keepalive (and so starts a handshake) only when the keepalive goes
+        // from off to on, after applying the endpoint given with it: a peer without one gets
+        // both in one change; one with a keepalive is switched off first, so that the new
+        // endpoint counts now instead of at the next keepalive tick.
+        if (peer.persistentKeepaliveSeconds() != 0) {
+            return new Change(resolved, List.of(
+                    PeerUpdate.builder(key).endpoint(endpoint).persistentKeepaliveSeconds(0).build(),
+                    PeerUpdate.builder(key).persistentKeepaliveSeconds(keepalive).build()), set);
+        }
+        return new Change(resolved, List.of(
+                PeerUpdate.builder(key).endpoint(endpoint).persistentKeepaliveSeconds(keepalive).build()), set);
+    }
+
+    /**
+     * Writes the changes in one exchange with WireGuard and records the endpoints set. When that
+     * fails (a peer removed from the interface meanwhile, say), each change is written on its own,
+     * so that only the ones that fail end in {@link PeerStatus#ERROR}.
+     */
+    private Map<Key, PeerResult> write(Collection<Change> changes) {
+        List<PeerUpdate> updates = changes.stream().flatMap(c -> c.updates().stream()).toList();
+        String failure = null;
+        try {
+            if (!updates.isEmpty()) {
+                wireguard.updatePeers(interfaceName, updates);
+            }
+        } catch (IOException e) {
+            if (changes.size() > 1) {
+                Map<Key, PeerResult> out = new LinkedHashMap<>();
+                for (Change c : changes) {
+                    out.putAll(write(List.of(c)));
+                }
+                return out;
+            }
+            failure = "could not set the endpoint: " + e.getMessage();
+        }
+        Map<Key, PeerResult> out = new LinkedHashMap<>();
+        for (Change c : changes) {
+            Key k = c.result().peer();
+            if (failure != null && !c.updates().isEmpty()) {
+                out.put(k, PeerResult.failed(k, PeerStatus.ERROR, null, failure));
+                continue;
+            }
+            if (c.set() != null) {
+                setAt.put(k, c.set());
+            }
+            out.put(k, c.result());
+        }
+        return out;
     }
 
     /**

@@ -56,9 +56,14 @@ final class AutomaticBackend implements WireguardControl {
 
     @Override
     public void updatePeer(String interfaceName, PeerUpdate update) throws WireguardException {
+        updatePeers(interfaceName, List.of(update));
+    }
+
+    @Override
+    public void updatePeers(String interfaceName, List<PeerUpdate> updates) throws WireguardException {
         WireguardControl backend = select(interfaceName);
         try {
-            backend.updatePeer(interfaceName, update);
+            backend.updatePeers(interfaceName, updates);
         } catch (WireguardException e) {
             throw refine(backend, interfaceName, e);
         }

@@ -1,5 +1,6 @@
 package dev.natpunch.wireguard;
 
+import dev.natpunch.crypto.Key;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -16,6 +17,24 @@ final class Interfaces {
     private Interfaces() {}
 
     /** Linux's dev_valid_name, which also keeps the name safe inside a socket path and a command line. */
+    /**
+     * Throws NO_SUCH_PEER for the first update whose peer {@code device} does not have: update_only
+     * (and WGPEER_F_UPDATE_ONLY) would make it a silent no-op, and the caller must hear about it
+     * before anything is written. {@code device} was read for this check only: its private key is
+     * zeroed.
+     */
+    static void requireConfigured(String interfaceName, Device device, List<PeerUpdate> updates)
+            throws WireguardException {
+        device.privateKey().ifPresent(Key::destroy);
+        for (PeerUpdate u : updates) {
+            if (device.peer(u.publicKey()).isEmpty()) {
+                throw new WireguardException(WireguardException.Kind.NO_SUCH_PEER, "peer "
+                        + u.publicKey().toBase64() + " is not configured on '" + interfaceName
+                        + "'; nothing was changed (add it with 'wg set " + interfaceName + " peer ...' first)");
+            }
+        }
+    }
+
     static String checkName(String name) {
         if (name == null || name.isEmpty() || name.length() > 15 || name.equals(".") || name.equals("..")
                 || name.startsWith("-")) {

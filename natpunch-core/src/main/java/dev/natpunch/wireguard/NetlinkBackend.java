@@ -3,10 +3,14 @@ package dev.natpunch.wireguard;
 import com.sun.jna.LastErrorException;
 import java.nio.ByteOrder;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** The Linux kernel's generic netlink API for WireGuard (module {@code wireguard}, Linux 5.6+). */
 final class NetlinkBackend implements WireguardControl {
+    /** Peers per set message: about 90 bytes each, so a message stays well under a page. */
+    static final int PEERS_PER_MESSAGE = 32;
+
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
     /** Bounds a dump, so a misbehaving kernel path cannot make us buffer without end. */
     private static final long MAX_DUMP_BYTES = 64L << 20;
@@ -42,25 +46,33 @@ final class NetlinkBackend implements WireguardControl {
 
     @Override
     public void updatePeer(String interfaceName, PeerUpdate update) throws WireguardException {
+        updatePeers(interfaceName, List.of(update));
+    }
+
+    @Override
+    public void updatePeers(String interfaceName, List<PeerUpdate> updates) throws WireguardException {
         Interfaces.checkName(interfaceName);
+        if (updates.isEmpty()) {
+            return;
+        }
         try (NetlinkSocket socket = open()) {
             int family = resolveFamily(socket);
-            // WGPEER_F_UPDATE_ONLY makes an unknown peer a silent no-op; the caller must hear about it.
-            if (dump(socket, family, interfaceName).peer(update.publicKey()).isEmpty()) {
-                throw new WireguardException(WireguardException.Kind.NO_SUCH_PEER, "peer "
-                        + update.publicKey().toBase64() + " is not configured on '" + interfaceName
-                        + "'; nothing was changed (add it with 'wg set " + interfaceName + " peer ...' first)");
-            }
-            int seq = nextSeq();
-            socket.send(messages.setPeerRequest(family, seq, interfaceName, update));
+            Interfaces.requireConfigured(interfaceName, dump(socket, family, interfaceName), updates);
             byte[] buf = new byte[8192];
-            boolean acked = false;
-            while (!acked) {
-                int n = receive(socket, buf);
-                try {
-                    acked = messages.parseAck(buf, n, seq);
-                } catch (NetlinkErrno e) {
-                    throw kernelError(interfaceName, e.errno, "changing peer " + update.publicKey().toBase64());
+            // Message by message, each acknowledged before the next, as wg(8) fragments a large set.
+            for (int from = 0; from < updates.size(); from += PEERS_PER_MESSAGE) {
+                List<PeerUpdate> part = updates.subList(from, Math.min(updates.size(), from + PEERS_PER_MESSAGE));
+                int seq = nextSeq();
+                socket.send(messages.setPeersRequest(family, seq, interfaceName, part));
+                boolean acked = false;
+                while (!acked) {
+                    int n = receive(socket, buf);
+                    try {
+                        acked = messages.parseAck(buf, n, seq);
+                    } catch (NetlinkErrno e) {
+                        throw kernelError(interfaceName, e.errno, "changing peer " + part.get(0).publicKey().toBase64()
+                                + (part.size() > 1 ? " and " + (part.size() - 1) + " more" : ""));
+                    }
                 }
             }
         } catch (LastErrorException e) {

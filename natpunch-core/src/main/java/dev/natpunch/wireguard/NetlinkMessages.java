@@ -98,16 +98,18 @@ final class NetlinkMessages {
     }
 
     /** WG_CMD_SET_DEVICE with a single peer flagged WGPEER_F_UPDATE_ONLY, carrying only what the update names. */
-    byte[] setPeerRequest(int familyId, int seq, String interfaceName, PeerUpdate update) {
+    byte[] setPeersRequest(int familyId, int seq, String interfaceName, List<PeerUpdate> updates) {
         Writer w = new Writer(familyId, NLM_F_REQUEST | NLM_F_ACK, seq, WG_CMD_SET_DEVICE, WG_GENL_VERSION);
         w.string(WGDEVICE_A_IFNAME, interfaceName);
         int peers = w.nestStart(WGDEVICE_A_PEERS);
-        int peer = w.nestStart(0);
-        w.attr(WGPEER_A_PUBLIC_KEY, update.publicKey().toBytes());
-        w.u32(WGPEER_A_FLAGS, WGPEER_F_UPDATE_ONLY);
-        update.endpoint().ifPresent(e -> w.attr(WGPEER_A_ENDPOINT, sockaddr(e)));
-        update.persistentKeepaliveSeconds().ifPresent(k -> w.u16(WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, k));
-        w.nestEnd(peer);
+        for (PeerUpdate update : updates) {
+            int peer = w.nestStart(0);
+            w.attr(WGPEER_A_PUBLIC_KEY, update.publicKey().toBytes());
+            w.u32(WGPEER_A_FLAGS, WGPEER_F_UPDATE_ONLY);
+            update.endpoint().ifPresent(e -> w.attr(WGPEER_A_ENDPOINT, sockaddr(e)));
+            update.persistentKeepaliveSeconds().ifPresent(k -> w.u16(WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, k));
+            w.nestEnd(peer);
+        }
         w.nestEnd(peers);
         return w.finish();
     }

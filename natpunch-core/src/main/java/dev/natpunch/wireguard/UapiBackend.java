@@ -43,13 +43,16 @@ final class UapiBackend implements WireguardControl {
 
     @Override
     public void updatePeer(String interfaceName, PeerUpdate update) throws WireguardException {
-        // update_only alone would make an unknown peer a silent no-op; the caller must hear about it.
-        if (device(interfaceName).peer(update.publicKey()).isEmpty()) {
-            throw new WireguardException(WireguardException.Kind.NO_SUCH_PEER, "peer "
-                    + update.publicKey().toBase64() + " is not configured on '" + interfaceName
-                    + "'; nothing was changed (add it with 'wg set " + interfaceName + " peer ...' first)");
+        updatePeers(interfaceName, List.of(update));
+    }
+
+    @Override
+    public void updatePeers(String interfaceName, List<PeerUpdate> updates) throws WireguardException {
+        if (updates.isEmpty()) {
+            return;
         }
-        UapiProtocol.checkSetReply(interfaceName, exchange(interfaceName, UapiProtocol.setRequest(update)));
+        Interfaces.requireConfigured(interfaceName, device(interfaceName), updates);
+        UapiProtocol.checkSetReply(interfaceName, exchange(interfaceName, UapiProtocol.setRequest(updates)));
     }
 
     @Override

@@ -16,13 +16,15 @@ final class UapiProtocol {
 
     private UapiProtocol() {}
 
-    static String setRequest(PeerUpdate update) {
+    static String setRequest(List<PeerUpdate> updates) {
         StringBuilder sb = new StringBuilder("set=1\n");
-        sb.append("public_key=").append(update.publicKey().toHex()).append('\n');
-        sb.append("update_only=true\n");
-        update.endpoint().ifPresent(e -> sb.append("endpoint=").append(IpText.formatEndpoint(e)).append('\n'));
-        update.persistentKeepaliveSeconds().ifPresent(
-                k -> sb.append("persistent_keepalive_interval=").append(k).append('\n'));
+        for (PeerUpdate update : updates) {
+            sb.append("public_key=").append(update.publicKey().toHex()).append('\n');
+            sb.append("update_only=true\n");
+            update.endpoint().ifPresent(e -> sb.append("endpoint=").append(IpText.formatEndpoint(e)).append('\n'));
+            update.persistentKeepaliveSeconds().ifPresent(
+                    k -> sb.append("persistent_keepalive_interval=").append(k).append('\n'));
+        }
         return sb.append('\n').toString();
     }
 

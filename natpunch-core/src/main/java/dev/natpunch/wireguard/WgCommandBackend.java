@@ -48,12 +48,16 @@ final class WgCommandBackend implements WireguardControl {
 
     @Override
     public void updatePeer(String interfaceName, PeerUpdate update) throws WireguardException {
-        if (device(interfaceName).peer(update.publicKey()).isEmpty()) {
-            throw new WireguardException(WireguardException.Kind.NO_SUCH_PEER, "peer "
-                    + update.publicKey().toBase64() + " is not configured on '" + interfaceName
-                    + "'; nothing was changed (add it with 'wg set " + interfaceName + " peer ...' first)");
+        updatePeers(interfaceName, List.of(update));
+    }
+
+    @Override
+    public void updatePeers(String interfaceName, List<PeerUpdate> updates) throws WireguardException {
+        if (updates.isEmpty()) {
+            return;
         }
-        run(interfaceName, setArguments(interfaceName, update));
+        Interfaces.requireConfigured(interfaceName, device(interfaceName), updates);
+        run(interfaceName, setArguments(interfaceName, updates));
     }
 
     @Override
@@ -61,16 +65,20 @@ final class WgCommandBackend implements WireguardControl {
         return "wg";
     }
 
-    static List<String> setArguments(String interfaceName, PeerUpdate update) {
-        List<String> args = new ArrayList<>(List.of("set", interfaceName, "peer", update.publicKey().toBase64()));
-        update.endpoint().ifPresent(e -> {
-            args.add("endpoint");
-            args.add(IpText.formatEndpoint(e));
-        });
-        update.persistentKeepaliveSeconds().ifPresent(k -> {
-            args.add("persistent-keepalive");
-            args.add(k == 0 ? "off" : Integer.toString(k));
-        });
+    static List<String> setArguments(String interfaceName, List<PeerUpdate> updates) {
+        List<String> args = new ArrayList<>(List.of("set", interfaceName));
+        for (PeerUpdate update : updates) {
+            args.add("peer");
+            args.add(update.publicKey().toBase64());
+            update.endpoint().ifPresent(e -> {
+                args.add("endpoint");
+                args.add(IpText.formatEndpoint(e));
+            });
+            update.persistentKeepaliveSeconds().ifPresent(k -> {
+                args.add("persistent-keepalive");
+                args.add(k == 0 ? "off" : Integer.toString(k));
+            });
+        }
         return args;
     }
 

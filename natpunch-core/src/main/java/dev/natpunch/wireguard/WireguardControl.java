@@ -67,6 +67,30 @@ public interface WireguardControl {
      */
     void updatePeer(String interfaceName, PeerUpdate update) throws WireguardException;
 
+    /**
+     * Applies {@code updates} in their order, as {@link #updatePeer} applies one. A peer may
+     * appear more than once; its updates take effect in order, as separate changes (so keepalive
+     * off, then on, sends a keepalive). Every peer is checked first, and if one is not configured
+     * nothing is changed. An empty list changes nothing.
+     *
+     * <p>The backends of this library write the whole list in as few exchanges with WireGuard as
+     * they can (one UAPI request, one {@code wg} command, netlink messages of up to 32 peers), so
+     * that writing a whole mesh's endpoints costs about what one costs. This default, for other
+     * implementations, reads the interface once and then calls {@link #updatePeer} for each.
+     *
+     * @throws WireguardException of kind {@link WireguardException.Kind#NO_SUCH_PEER} if a peer
+     *     is not configured on the interface (then nothing was changed)
+     */
+    default void updatePeers(String interfaceName, List<PeerUpdate> updates) throws WireguardException {
+        if (updates.isEmpty()) {
+            return;
+        }
+        Interfaces.requireConfigured(interfaceName, device(interfaceName), updates);
+        for (PeerUpdate update : updates) {
+            updatePeer(interfaceName, update);
+        }
+    }
+
     /** {@code "uapi"}, {@code "netlink"}, {@code "wg"} (or {@code "automatic"}). */
     String backendName();
 }

@@ -240,6 +240,54 @@ class PeerResolverTest {
         return new InetSocketAddress("100.64.250.2", 51821);
     }
 
+    /** Every endpoint a pass sets goes to WireGuard in one exchange, not one per peer. */
+    @Test
+    void aPassWritesEveryPeerInOneExchange() throws Exception {
+        List<KeyPair> others = List.of(KeyPair.generate(), KeyPair.generate(), KeyPair.generate());
+        int i = 10;
+        for (KeyPair other : others) {
+            try (RendezvousClient c = new RendezvousClient(other, server.publicKey(), UdpTransport.open(server.localAddress()))) {
+                c.handshake();
+            }
+            a.wg("set", a.interfaceName, "peer", other.publicKey().toBase64(), "allowed-ips", "100.127.50." + i++ + "/32");
+        }
+        List<List<PeerUpdate>> writes = new CopyOnWriteArrayList<>();
+        WireguardControl uapi = WireguardControl.uapi();
+        WireguardControl counting = new WireguardControl() {
+            @Override
+            public Device device(String name) throws WireguardException {
+                return uapi.device(name);
+            }
+
+            @Override
+            public void updatePeer(String name, PeerUpdate update) throws WireguardException {
+                writes.add(List.of(update));
+                uapi.updatePeer(name, update);
+            }
+
+            @Override
+            public void updatePeers(String name, List<PeerUpdate> updates) throws WireguardException {
+                writes.add(updates);
+                uapi.updatePeers(name, updates);
+            }
+
+            @Override
+            public String backendName() {
+                return "counting uapi";
+            }
+        };
+        try (PeerResolver r = resolver(a).wireguard(counting).timeout(Duration.ofMillis(300)).build()) {
+            ResolveReport report = r.resolveAll();
+            assertEquals(3, report.peers().stream().filter(p -> p.status() == PeerStatus.RESOLVED).count(), report.toString());
+        }
+        assertEquals(1, writes.size(), "one exchange: " + writes);
+        assertEquals(3, writes.get(0).size());
+        for (KeyPair other : others) {
+            assertEquals(registrationOf(other), peerOf(a, other).endpoint().orElseThrow());
+            assertEquals(25, peerOf(a, other).persistentKeepaliveSeconds());
+        }
+    }
+
     @Test
     void withoutAHandshakeAfterTheChangeThePeerEndsNoHandshakeWithTheReason() throws Exception {
         try (PeerResolver r = resolver(a).timeout(Duration.ofMillis(300)).build()) {

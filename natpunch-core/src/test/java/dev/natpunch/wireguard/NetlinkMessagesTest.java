@@ -77,7 +77,7 @@ class NetlinkMessagesTest {
                 + "08 00 03 00  04 00 00 00                            # FLAGS = UPDATE_ONLY\n"
                 + "14 00 04 00  02 00  ca 6c  c6 12 00 01  00 00 00 00 00 00 00 00 # ENDPOINT sockaddr_in\n"
                 + "06 00 05 00  19 00  00 00                           # PERSISTENT_KEEPALIVE u16 25 + pad\n");
-        byte[] actual = LE.setPeerRequest(FAMILY, 8, "npw0", update);
+        byte[] actual = LE.setPeersRequest(FAMILY, 8, "npw0", List.of(update));
         assertArrayEquals(expected, actual, () -> Hex.of(actual));
     }
 
@@ -96,7 +96,29 @@ class NetlinkMessagesTest {
                 + "08 00 03 00  04 00 00 00\n"
                 + "20 00 04 00  0a 00  ca 6c  00 00 00 00              # ENDPOINT sockaddr_in6: AF_INET6, port, flowinfo\n"
                 + "fd 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01  00 00 00 00 # address, scope id\n");
-        byte[] actual = LE.setPeerRequest(FAMILY, 9, "npw0", update);
+        byte[] actual = LE.setPeersRequest(FAMILY, 9, "npw0", List.of(update));
+        assertArrayEquals(expected, actual, () -> Hex.of(actual));
+    }
+
+    @Test
+    void setPeersPutsEveryPeerInOneMessageInOrder() {
+        List<PeerUpdate> updates = List.of(
+                PeerUpdate.builder(sequentialKey(1)).persistentKeepaliveSeconds(0).build(),
+                PeerUpdate.builder(sequentialKey(0x41)).persistentKeepaliveSeconds(25).build());
+        byte[] expected = Hex.bytes(""
+                + "94 00 00 00  15 00  05 00  0b 00 00 00  00 00 00 00 # 148 B, seq 11\n"
+                + "01 01 00 00\n"
+                + "09 00 02 00  6e 70 77 30 00  00 00 00\n"
+                + "74 00 08 80                                         # PEERS 116 B\n"
+                + "38 00 00 80                                         # peer 56 B\n"
+                + "24 00 01 00 " + KEY_01 + "\n"
+                + "08 00 03 00  04 00 00 00\n"
+                + "06 00 05 00  00 00  00 00\n"
+                + "38 00 00 80                                         # peer 56 B\n"
+                + "24 00 01 00 " + KEY_41 + "\n"
+                + "08 00 03 00  04 00 00 00\n"
+                + "06 00 05 00  19 00  00 00\n");
+        byte[] actual = LE.setPeersRequest(FAMILY, 11, "npw0", updates);
         assertArrayEquals(expected, actual, () -> Hex.of(actual));
     }
 
@@ -111,7 +133,7 @@ class NetlinkMessagesTest {
                 + "24 00 01 00 " + KEY_01 + "\n"
                 + "08 00 03 00  04 00 00 00\n"
                 + "06 00 05 00  00 00  00 00\n");
-        assertArrayEquals(expected, LE.setPeerRequest(FAMILY, 10, "npw0", update));
+        assertArrayEquals(expected, LE.setPeersRequest(FAMILY, 10, "npw0", List.of(update)));
     }
 
     @Test

@@ -172,6 +172,46 @@ class RealWireguardGoTest {
         assertMatchesDump(control.device(dev.interfaceName), rows());
     }
 
+    /**
+     * Several updates in one call, the same peer twice among them: all applied, in order (the
+     * second block of a peer sees the first's result), and nothing else touched.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"uapi", "wg"})
+    void updatesSeveralPeersInOneCallInOrder(String name) throws Exception {
+        WireguardControl control = backend(name);
+        List<String[]> before = rows();
+        control.updatePeers(dev.interfaceName, List.of(
+                PeerUpdate.builder(peerA).endpoint(new InetSocketAddress(InetAddress.getByName("198.18.0.5"), 5))
+                        .persistentKeepaliveSeconds(0).build(),
+                PeerUpdate.builder(peerB).endpoint(new InetSocketAddress(InetAddress.getByName("198.18.0.6"), 6))
+                        .persistentKeepaliveSeconds(20).build(),
+                PeerUpdate.builder(peerA).persistentKeepaliveSeconds(15).build()));
+        List<String[]> after = rows();
+        assertEquals("198.18.0.5:5", row(after, peerA)[2]);
+        assertEquals("15", row(after, peerA)[7], "the later update of the same peer wins");
+        assertEquals("198.18.0.6:6", row(after, peerB)[2]);
+        assertEquals("20", row(after, peerB)[7]);
+        assertEquals(row(before, peerA)[3], row(after, peerA)[3], "allowed IPs untouched");
+        assertEquals(String.join("\t", before.get(0)), String.join("\t", after.get(0)), "device line unchanged");
+        assertEquals(3, after.size(), "no peer added or removed");
+    }
+
+    /** One peer of a batch is not configured: nothing of the batch is written. */
+    @ParameterizedTest
+    @ValueSource(strings = {"uapi", "wg"})
+    void aBatchWithAnAbsentPeerChangesNothing(String name) throws Exception {
+        String before = sortedDump();
+        Key stranger = KeyPair.generate().publicKey();
+        WireguardException e = assertThrows(WireguardException.class, () -> backend(name).updatePeers(dev.interfaceName,
+                List.of(PeerUpdate.builder(peerB).endpoint(new InetSocketAddress(InetAddress.getByName("198.18.0.6"), 6))
+                                .build(),
+                        PeerUpdate.builder(stranger).persistentKeepaliveSeconds(25).build())));
+        assertEquals(WireguardException.Kind.NO_SUCH_PEER, e.kind());
+        assertTrue(e.getMessage().contains(stranger.toBase64()), e.getMessage());
+        assertEquals(before, sortedDump());
+    }
+
     /** Same key, preshared key, endpoint, allowed IPs and keepalive (counters may move). */
     private static void assertSamePeer(String[] expected, String[] actual) {
         for (int i : new int[] {0, 1, 2, 3, 7}) {

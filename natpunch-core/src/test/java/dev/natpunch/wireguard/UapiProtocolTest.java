@@ -80,12 +80,28 @@ class UapiProtocolTest {
         Key k = Key.fromHex("33d762ee962495790f5abb3f084fbfbd68b4d4ce6e84b45266d4c2c3eb9ffa30");
         assertEquals("set=1\npublic_key=33d762ee962495790f5abb3f084fbfbd68b4d4ce6e84b45266d4c2c3eb9ffa30\n"
                         + "update_only=true\nendpoint=[fd00::7]:51821\npersistent_keepalive_interval=0\n\n",
-                UapiProtocol.setRequest(PeerUpdate.builder(k)
+                UapiProtocol.setRequest(List.of(PeerUpdate.builder(k)
                         .endpoint(new InetSocketAddress(InetAddress.getByName("fd00:0::7"), 51821))
-                        .persistentKeepaliveSeconds(0).build()));
+                        .persistentKeepaliveSeconds(0).build())));
         assertEquals("set=1\npublic_key=33d762ee962495790f5abb3f084fbfbd68b4d4ce6e84b45266d4c2c3eb9ffa30\n"
                         + "update_only=true\npersistent_keepalive_interval=25\n\n",
-                UapiProtocol.setRequest(PeerUpdate.builder(k).persistentKeepaliveSeconds(25).build()));
+                UapiProtocol.setRequest(List.of(PeerUpdate.builder(k).persistentKeepaliveSeconds(25).build())));
+    }
+
+    @Test
+    void setRequestOfSeveralUpdatesHasABlockForEachInOrder() throws Exception {
+        Key k = Key.fromHex("33d762ee962495790f5abb3f084fbfbd68b4d4ce6e84b45266d4c2c3eb9ffa30");
+        Key j = Key.fromHex("0101010101010101010101010101010101010101010101010101010101010101");
+        assertEquals("set=1\npublic_key=" + k.toHex() + "\nupdate_only=true\nendpoint=198.18.0.7:1\n"
+                        + "persistent_keepalive_interval=0\n"
+                        + "public_key=" + k.toHex() + "\nupdate_only=true\npersistent_keepalive_interval=25\n"
+                        + "public_key=" + j.toHex() + "\nupdate_only=true\nendpoint=198.18.0.8:2\n\n",
+                UapiProtocol.setRequest(List.of(
+                        PeerUpdate.builder(k).endpoint(new InetSocketAddress(InetAddress.getByName("198.18.0.7"), 1))
+                                .persistentKeepaliveSeconds(0).build(),
+                        PeerUpdate.builder(k).persistentKeepaliveSeconds(25).build(),
+                        PeerUpdate.builder(j).endpoint(new InetSocketAddress(InetAddress.getByName("198.18.0.8"), 2))
+                                .build())));
     }
 
     @Test

@@ -63,9 +63,22 @@ class WgDumpTest {
         Key k = Key.fromBase64("M9di7pYklXkPWrs/CE+/vWi01M5uhLRSZtTCw+uf+jA=");
         assertEquals(List.of("set", "npw0", "peer", k.toBase64(), "endpoint", "[fd00::7]:1", "persistent-keepalive",
                         "off"),
-                WgCommandBackend.setArguments("npw0", PeerUpdate.builder(k)
+                WgCommandBackend.setArguments("npw0", List.of(PeerUpdate.builder(k)
                         .endpoint(new InetSocketAddress(InetAddress.getByName("fd00::7"), 1))
-                        .persistentKeepaliveSeconds(0).build()));
+                        .persistentKeepaliveSeconds(0).build())));
+    }
+
+    @Test
+    void setArgumentsOfSeveralUpdatesNameEachPeerInOrder() throws Exception {
+        Key k = Key.fromBase64("M9di7pYklXkPWrs/CE+/vWi01M5uhLRSZtTCw+uf+jA=");
+        Key j = Key.fromBytes(new byte[32]);
+        assertEquals(List.of("set", "npw0", "peer", k.toBase64(), "persistent-keepalive", "off",
+                        "peer", k.toBase64(), "persistent-keepalive", "25", "peer", j.toBase64(), "endpoint", "198.18.0.8:2"),
+                WgCommandBackend.setArguments("npw0", List.of(
+                        PeerUpdate.builder(k).persistentKeepaliveSeconds(0).build(),
+                        PeerUpdate.builder(k).persistentKeepaliveSeconds(25).build(),
+                        PeerUpdate.builder(j).endpoint(new InetSocketAddress(InetAddress.getByName("198.18.0.8"), 2))
+                                .build())));
     }
 
     @Test

@@ -104,8 +104,9 @@ class TimeToMeshBench {
                 .append(", load average at the start ").append(loadAverage()).append(", clients started by ")
                 .append(viaLauncher ? launcher + " (its class-data archive made beforehand)" : "java -jar").append('\n')
                 .append("| N | pre-configured (limit) | natpunch client options | cold: clients start | ratio"
-                        + " | warm: clients running | ratio | datagrams to the server per peer (cold) |\n")
-                .append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+                        + " | warm: clients running | ratio | datagrams to the server per peer (cold)"
+                        + " | cores busy: limit, cold, warm |\n")
+                .append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         for (int n : sizes) {
             List<Result> limit = new ArrayList<>();
             List<List<Result>> cold = new ArrayList<>();
@@ -137,7 +138,8 @@ class TimeToMeshBench {
                         .append("` | ").append(cell(c)).append(" | ").append(ratio(c, limit))
                         .append(" | ").append(w.isEmpty() ? "(not continuous)" : cell(w)).append(" | ")
                         .append(w.isEmpty() ? "" : ratio(w, limit)).append(" | ")
-                        .append(String.format("%.1f", datagrams)).append(" |\n");
+                        .append(String.format("%.1f", datagrams)).append(" | ").append(busyCell(limit)).append(", ")
+                        .append(busyCell(c)).append(", ").append(busyCell(w)).append(" |\n");
             }
         }
         table.append("load average at the end ").append(loadAverage()).append('\n');
@@ -206,10 +208,11 @@ class TimeToMeshBench {
      * How long until the full mesh, the poll's granularity then, and the datagrams all peers sent
      * to the server (nftables counters, so any protocol version counts alike).
      */
-    record Result(Duration time, Duration poll, long datagrams) {
+    record Result(Duration time, Duration poll, long datagrams, double coresBusy) {
         @Override
         public String toString() {
-            return seconds(time) + " (poll " + poll.toMillis() + " ms" + (datagrams > 0 ? ", " + datagrams + " datagrams to the server" : "") + ")";
+            return seconds(time) + " (poll " + poll.toMillis() + " ms, " + String.format("%.2f", coresBusy) + " cores busy"
+                    + (datagrams > 0 ? ", " + datagrams + " datagrams to the server" : "") + ")";
         }
     }
 
@@ -228,12 +231,13 @@ class TimeToMeshBench {
             s.countRequests();
             Instant start = Instant.now();
             long t0 = System.nanoTime();
+            long busy0 = busyTicks();
             List<BackgroundProcess> clients = new ArrayList<>();
             for (Peer p : peers) {
                 clients.add(startClient(s, p, options));
             }
-            Result r = awaitMesh(s, peers, start, t0, "cold " + String.join(" ", options), clients);
-            return new Result(r.time(), r.poll(), peers.stream().mapToLong(s::requestsFrom).sum());
+            Result r = awaitMesh(s, peers, start, t0, busy0, "cold " + String.join(" ", options), clients);
+            return new Result(r.time(), r.poll(), peers.stream().mapToLong(s::requestsFrom).sum(), r.coresBusy());
         }
     }
 
@@ -284,6 +288,7 @@ class TimeToMeshBench {
         }
         Instant start = Instant.now();
         long t0 = System.nanoTime();
+        long busy0 = busyTicks();
         List<Thread> appliers = new ArrayList<>();
         for (int i = 0; i < peers.size(); i++) {
             Peer p = peers.get(i);
@@ -299,7 +304,7 @@ class TimeToMeshBench {
             appliers.add(t);
         }
         join(appliers);
-        return awaitMesh(s, peers, start, t0, what, clients);
+        return awaitMesh(s, peers, start, t0, busy0, what, clients);
     }
 
     /**
@@ -308,7 +313,7 @@ class TimeToMeshBench {
      * few tens of ms) so that the polling does not take the CPU the clients need. With tracing,
      * also notes when each side first had each endpoint and each handshake.
      */
-    private Result awaitMesh(MeshScenario s, List<Peer> peers, Instant start, long t0, String what,
+    private Result awaitMesh(MeshScenario s, List<Peer> peers, Instant start, long t0, long busy0, String what,
                              List<BackgroundProcess> clients) {
         long deadline = t0 + LIMIT.toNanos();
         long pollNanos = 0;
@@ -331,7 +336,8 @@ class TimeToMeshBench {
             long now = System.nanoTime();
             pollNanos = Math.max(pollNanos, now - before);
             if (done) {
-                Result r = new Result(Duration.ofNanos(now - t0), Duration.ofNanos(pollNanos), 0);
+                double busy = (busyTicks() - busy0) / (double) CLOCK_TICKS / ((now - t0) / 1e9);
+                Result r = new Result(Duration.ofNanos(now - t0), Duration.ofNanos(pollNanos), 0, busy);
                 if (trace) {
                     writeTrace(what, peers, start, r, firstSeen, clients);
                 }
@@ -376,6 +382,32 @@ class TimeToMeshBench {
             traceLog.append("---- client on ").append(peers.get(i).wg().host().name()).append('\n')
                     .append(clients.get(i).output());
         }
+    }
+
+    /** The kernel's clock ticks per second for /proc/stat (USER_HZ, 100 on Linux). */
+    private static final int CLOCK_TICKS = 100;
+
+    /**
+     * CPU time the whole machine spent busy so far (user, nice, system, irq, softirq, steal of
+     * /proc/stat's first line), in clock ticks: divided by the elapsed time it tells how many of
+     * the cores everything together kept busy, the lab's own polling included.
+     */
+    private static long busyTicks() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long busy = 0;
+            for (int i : new int[] {1, 2, 3, 6, 7, 8}) {
+                busy += Long.parseLong(f[i]);
+            }
+            return busy;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String busyCell(List<Result> results) {
+        List<Double> sorted = results.stream().map(Result::coresBusy).sorted().toList();
+        return sorted.isEmpty() ? "" : String.format("%.2f", sorted.get(sorted.size() / 2));
     }
 
     private static String loadAverage() {

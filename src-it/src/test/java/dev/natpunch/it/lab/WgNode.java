@@ -167,14 +167,22 @@ public final class WgNode {
         return all;
     }
 
-    /** Every peer's public key (base64) and the time of its latest handshake, for the peers that had one. */
+    /**
+     * Every peer's public key (base64) and the time of its latest handshake, for the peers that had
+     * one. Read straight from wireguard-go's UAPI socket (a file in the root namespace's
+     * /var/run/wireguard, so no {@code ip netns exec wg} process per call): about a millisecond,
+     * which keeps the time-to-mesh polls of many interfaces short.
+     */
     public java.util.Map<String, Instant> latestHandshakes() {
         java.util.Map<String, Instant> all = new java.util.LinkedHashMap<>();
-        for (String line : show("latest-handshakes").split("\n")) {
-            String[] f = line.strip().split("\\s+");
-            if (f.length == 2 && !f[1].equals("0")) {
-                all.put(f[0], Instant.ofEpochSecond(Long.parseLong(f[1])));
+        try {
+            dev.natpunch.wireguard.Device d = dev.natpunch.wireguard.WireguardControl.uapi().device(interfaceName);
+            d.privateKey().ifPresent(dev.natpunch.crypto.Key::destroy);
+            for (dev.natpunch.wireguard.Peer p : d.peers()) {
+                p.latestHandshake().ifPresent(t -> all.put(p.publicKey().toBase64(), t));
             }
+        } catch (dev.natpunch.wireguard.WireguardException e) {
+            throw new LabException("cannot read " + this + " through UAPI: " + e.getMessage(), e);
         }
         return all;
     }
