@@ -16,7 +16,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -150,7 +149,6 @@ final class RelayCommand implements Callable<Integer> {
         Relay relay = new RelayOptions.Settings(range, addresses, megabitsPerSecond, idleSeconds, maxPerClient)
                 .build("--", "--ports " + RelayOptions.DEFAULT_RANGE, port, "the control port", bind);
         InetSocketAddress listen = bind != null ? new InetSocketAddress(bind, port) : new InetSocketAddress(port);
-        CountDownLatch stopped = new CountDownLatch(1);
         try (relay; RelayControlServer control = RelayControlServer.builder().relay(relay).keyPair(keys)
                 .listen(listen).allowServers(servers).build()) {
             relay.start();
@@ -165,13 +163,7 @@ final class RelayCommand implements Callable<Integer> {
                         + " server must be given the new one; keep one with 'natpunch genkey > relay.key'");
                 err.flush();
             }
-            Thread hook = new Thread(() -> {
-                control.close();
-                relay.close();
-                stopped.countDown();
-            }, "natpunch-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            stopped.await();
+            Shutdown.await(control, relay);
         }
         return 0;
     }

@@ -8,7 +8,6 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -232,7 +231,6 @@ final class ServerCommand implements Callable<Integer> {
             builder.handshakeRateLimit(handshakeRate, handshakeRate * 2);
         }
         AutoCloseable relayed = relay.start(builder, keys, port, bind);
-        CountDownLatch stopped = new CountDownLatch(1);
         try (relayed; RendezvousServer server = builder.build()) {
             server.start();
             // natpunch-go's two start-up lines, word for word: scripts read the key from them.
@@ -246,12 +244,7 @@ final class ServerCommand implements Callable<Integer> {
                         + " keep one with 'natpunch genkey > server.key' and --private-key-file server.key");
                 err.flush();
             }
-            Thread hook = new Thread(() -> {
-                server.close();
-                stopped.countDown();
-            }, "natpunch-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            stopped.await();
+            Shutdown.await(server);
         }
         return 0;
     }
