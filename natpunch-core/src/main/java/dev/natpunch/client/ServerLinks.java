@@ -223,8 +223,12 @@ final class ServerLinks implements AutoCloseable {
                 break;
             }
             Link link = waiting.get(0);
+            // A request left running by an earlier pass has a completion action (below) that a
+            // thread waiting in get() may run itself, here, under this lock: it empties
+            // link.inFlight, so the future is kept, and whoever still finds it there handles it.
+            CompletableFuture<Map<Key, List<PeerEndpoint>>> f = link.inFlight;
             try {
-                link.inFlight.get(Math.min(until - t, TimeUnit.MILLISECONDS.toNanos(20)), TimeUnit.NANOSECONDS);
+                f.get(Math.min(until - t, TimeUnit.MILLISECONDS.toNanos(20)), TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
                 waiting.add(waiting.remove(0));
                 continue;
@@ -232,8 +236,10 @@ final class ServerLinks implements AutoCloseable {
                 // collected below
             }
             waiting.remove(0);
+            boolean ours = link.inFlight == f;
+            link.inFlight = null;
             try {
-                answers.add(link.inFlight.join());
+                answers.add(f.join());
                 link.retry = FIRST_RETRY;
                 if (answeredAt == 0) {
                     answeredAt = System.nanoTime();
@@ -241,20 +247,21 @@ final class ServerLinks implements AutoCloseable {
             } catch (java.util.concurrent.CompletionException e) {
                 IOException cause = e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
                 failure = failure == null ? cause : failure;
-                rest(link, cause);
+                if (ours) {
+                    rest(link, cause);
+                }
             }
-            link.inFlight = null;
         }
         // Servers that are still busy finish in the background; their outcome counts next pass.
         for (Link link : waiting) {
             CompletableFuture<Map<Key, List<PeerEndpoint>>> f = link.inFlight;
             f.whenComplete((r, e) -> {
                 synchronized (ServerLinks.this) {
-                    if (e != null) {
-                        rest(link, e.getCause() instanceof IOException io ? io : new IOException(e));
-                    }
                     if (link.inFlight == f) {
                         link.inFlight = null;
+                        if (e != null) {
+                            rest(link, e.getCause() instanceof IOException io ? io : new IOException(e));
+                        }
                     }
                 }
             });

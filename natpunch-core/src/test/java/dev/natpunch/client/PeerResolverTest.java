@@ -347,6 +347,58 @@ class PeerResolverTest {
         }
     }
 
+    /**
+     * A second server that never answers, while the first works: each failed attempt at it is
+     * reported once and followed by a longer rest (however many passes waited for the attempt),
+     * and the resolver keeps running and serving from the other server.
+     */
+    @Test
+    void aSilentSecondServerRestsWithBackoffAndNeverStopsTheResolver() throws Exception {
+        try (PeerResolver first = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+            first.resolveAll();
+        }
+        List<Long> retries = new CopyOnWriteArrayList<>();
+        ResolveListener listener = new ResolveListener() {
+            @Override
+            public void onRetry(String what, Exception cause) {
+                retries.add(System.nanoTime());
+            }
+        };
+        try (java.net.DatagramSocket silent = new java.net.DatagramSocket(0, InetAddress.getLoopbackAddress());
+             PeerResolver follower = resolver(b).addServer("127.0.0.1", silent.getLocalPort(), KeyPair.generate().publicKey())
+                     .responseTimeout(Duration.ofMillis(500)).listener(listener).build()) {
+            long start = System.nanoTime();
+            Future<?> running = background.submit(() -> {
+                follower.runContinuously();
+                return null;
+            });
+            awaitEndpoint(b, keysA, registrationOf(keysA));
+            Thread.sleep(12_000);
+            assertTrue(!running.isDone(), "the resolver stopped: " + (running.isDone() ? outcome(running) : ""));
+            follower.close();
+            running.get(5, TimeUnit.SECONDS);
+            // Attempts fail after about two response timeouts; the rests are 1, 2, 4, 8 s.
+            assertTrue(retries.size() >= 2 && retries.size() <= 4, "one report per failed attempt: "
+                    + retries.stream().map(t -> (t - start) / 1_000_000 + " ms").toList());
+            for (int i = 1; i < retries.size(); i++) {
+                assertTrue(retries.get(i) - retries.get(i - 1) > TimeUnit.MILLISECONDS.toNanos(900),
+                        "a rest between attempts: " + retries.stream().map(t -> (t - start) / 1_000_000 + " ms").toList());
+            }
+        }
+    }
+
+    private static String outcome(Future<?> f) {
+        try {
+            f.get();
+            return "returned";
+        } catch (ExecutionException e) {
+            return e.getCause().toString();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
     @Test
     void continuousModeReportsAMissingHandshakeOnceNotEveryPass() throws Exception {
         try (PeerResolver first = resolver(a).timeout(Duration.ofMillis(300)).build()) {
