@@ -100,6 +100,10 @@ final class DefaultPeerResolver implements PeerResolver {
     private List<InetSocketAddress> lastLocal;
     /** Per peer, the endpoints worth trying from the last lookup, best first. */
     private final Map<Key, List<InetSocketAddress>> alternatives = new java.util.HashMap<>();
+    /** Peers behind our NAT once given a pass for their LAN candidates to arrive (see pass). */
+    private final Set<Key> lanWaited = new HashSet<>();
+    /** Peers the last pass left alone to wait for their LAN candidates: the next pass comes soon. */
+    private final Set<Key> awaitingLan = new HashSet<>();
     /** The sessions' key pair: the interface's private key, destroyed with the sessions. */
     private KeyPair sessionKeys;
     /** The latest snapshot: its private key is destroyed once the next one replaces it. */
@@ -146,7 +150,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 }
                 listener.onRetry("the rendezvous server", e);
             }
-            boolean missing = unanswered != null
+            boolean missing = unanswered != null || !awaitingLan.isEmpty()
                     || results.values().stream().anyMatch(r -> !r.hasEndpoint());
             if (!missing || !clock.instant().isBefore(deadline)) {
                 break;
@@ -207,6 +211,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 pending.keySet().retainAll(current);
                 rxSeen.keySet().retainAll(current);
                 alternatives.keySet().retainAll(current);
+                lanWaited.retainAll(current);
                 setAt.keySet().retainAll(current);
                 wantRelay.retainAll(current);
                 relayed.keySet().retainAll(current);
@@ -221,7 +226,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 }
                 // With every server pushing, a pass is needed only to watch verifications and as a
                 // safety net; a push or a change of the interface's peers ends the pause at once.
-                pauseWatching(pushing && pending.isEmpty() && wantRelay.isEmpty() && relayed.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
+                pauseWatching(pushing && pending.isEmpty() && awaitingLan.isEmpty() && wantRelay.isEmpty() && relayed.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
                         : verifyStep(), current);
             } catch (ClosedResolverException e) {
                 return;
@@ -305,6 +310,7 @@ final class DefaultPeerResolver implements PeerResolver {
     private void pass(
             Device device, Map<Key, PeerResult> results, Map<Key, Instant> changedAt, boolean refresh)
             throws IOException, InterruptedException {
+        awaitingLan.clear();
         List<Key> ask = new ArrayList<>();
         for (Peer peer : device.peers()) {
             PeerResult previous = results.get(peer.publicKey());
@@ -356,6 +362,16 @@ final class DefaultPeerResolver implements PeerResolver {
             checkOpen();
             Key k = peer.publicKey();
             if (!found.containsKey(k)) {
+                continue;
+            }
+            // A peer registers (handshake) before it sends its LAN candidates, and the server
+            // shows it in between: one behind our NAT seen without any may just be in that gap.
+            // Writing its public mapping now would settle the pair on the NAT's hairpin path
+            // (where the NAT has one) for good, since a working tunnel is left alone; one pass
+            // of waiting, which a push usually ends at once, lets the LAN path come first.
+            if (protocolVersion >= 2 && EndpointChoice.sameNatWithoutLan(found.get(k), ourPublic)
+                    && !hasFreshHandshake(peer) && lanWaited.add(k)) {
+                awaitingLan.add(k);
                 continue;
             }
             List<InetSocketAddress> order = EndpointChoice.order(found.get(k), ourPublic, families, onOurLinks);

@@ -59,6 +59,21 @@ final class EndpointChoice {
         return List.copyOf(out);
     }
 
+    /**
+     * Whether the peer is behind our NAT (one of its mappings has our public address) and shows
+     * no LAN candidate.
+     */
+    static boolean sameNatWithoutLan(List<PeerEndpoint> endpoints, Set<InetAddress> ourPublic) {
+        boolean sameNat = false;
+        for (PeerEndpoint e : endpoints) {
+            if (e.kind() == PeerEndpoint.Kind.LOCAL) {
+                return false;
+            }
+            sameNat |= e.kind() == PeerEndpoint.Kind.SERVER_REFLEXIVE && ourPublic.contains(e.address().getAddress());
+        }
+        return sameNat;
+    }
+
     private static void addIpv4First(Set<InetSocketAddress> out, List<PeerEndpoint> endpoints) {
         for (PeerEndpoint e : endpoints) {
             if (e.isIpv4()) {

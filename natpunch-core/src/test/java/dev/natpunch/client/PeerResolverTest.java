@@ -162,6 +162,35 @@ class PeerResolverTest {
     }
 
     /**
+     * A peer behind our NAT shows up registered but without LAN candidates: it may be between
+     * its handshake with the server and its REGISTER. The resolver waits a pass instead of
+     * writing the public mapping (which, were the NAT to hairpin, would stay for good once the
+     * tunnel works), and the LAN candidate sent meanwhile comes first.
+     */
+    @Test
+    void aPeerBehindOurNatGetsAPassForItsLanCandidatesBeforeItsMappingIsWritten() throws Exception {
+        // The server refuses loopback candidates; b's namespace has no route to this one.
+        InetSocketAddress lan = new InetSocketAddress("100.64.250.9", 51820);
+        try (RendezvousClient peerA = new RendezvousClient(keysA, server.publicKey(),
+                UdpTransport.open(server.localAddress()))) {
+            peerA.handshake();
+            try (PeerResolver r = resolver(b).retryDelay(Duration.ofMillis(1500)).timeout(Duration.ofSeconds(20))
+                    .build()) {
+                Future<ResolveReport> running = background.submit(r::resolveAll);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (server.metrics().lookupsHit() == 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertTrue(server.metrics().lookupsHit() > 0, "b looked a up");
+                peerA.register(List.of(lan));
+                ResolveReport report = running.get(20, TimeUnit.SECONDS);
+                assertEquals(lan, report.byPeer().get(keysA.publicKey()).endpoint().orElseThrow(), report.toString());
+            }
+        }
+        assertEquals(lan, peerOf(b, keysA).endpoint().orElseThrow());
+    }
+
+    /**
      * A WireGuard handshake that lands while the lookup is on its way (here: b reaches a over
      * a veth pair just before a's first request after the server handshake leaves) came over a path
      * the server does not know, and WireGuard roamed there. The resolver must see it and leave

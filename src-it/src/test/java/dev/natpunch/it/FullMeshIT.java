@@ -20,15 +20,18 @@ import org.junit.jupiter.api.Test;
  * knows every other's key and tunnel address only, all 16 one-shot {@code natpunch client}s start
  * together, each must exit 0 (every peer connected), every direction must show a handshake, and
  * every endpoint must be exactly the other peer's NAT mapping. The datagrams each peer sent to
- * the server are counted outside natpunch (nftables) and bounded: the version-2 client's batch
- * lookups and push updates needed 5 or 6 per peer here; the version-1 client needs at least 16
- * (a handshake and one lookup per peer) and asks again for every peer not found yet, 16 to 23
- * here. {@code -Dnatpunch.it.maxRequestsPerPeer=K} changes the bound, {@code
+ * the server are counted outside natpunch (nftables) and bounded on average: the version-2
+ * client's batch lookups and push updates needed about 7 per peer here; the version-1 client
+ * needs at least 16 (a handshake and one lookup per peer) and asks again for every peer not found
+ * yet, 16 to 23 here. One peer alone is only kept from looping (at most two per other peer): the
+ * first to start acknowledges a push for each peer that registers after it, and on a loaded
+ * machine some of those pushes are retransmitted and acknowledged again, so 9 to 13 were seen for
+ * it. {@code -Dnatpunch.it.maxRequestsPerPeer=K} changes the average's bound, {@code
  * -Dnatpunch.it.meshPeers=N} the size.
  */
 class FullMeshIT {
     private static final int PEERS = Integer.getInteger("natpunch.it.meshPeers", 16);
-    private static final int MAX_REQUESTS_PER_PEER = Integer.getInteger("natpunch.it.maxRequestsPerPeer", 12);
+    private static final int MAX_REQUESTS_PER_PEER = Integer.getInteger("natpunch.it.maxRequestsPerPeer", 10);
 
     @BeforeAll
     static void requireLab() {
@@ -52,6 +55,7 @@ class FullMeshIT {
             }
             Duration took = s.awaitFullMesh(start, Duration.ofSeconds(30));
             StringBuilder requests = new StringBuilder();
+            long total = 0;
             for (Peer p : peers) {
                 Map<String, InetSocketAddress> endpoints = p.wg().endpoints();
                 for (Peer q : peers) {
@@ -62,9 +66,14 @@ class FullMeshIT {
                 long sent = s.requestsFrom(p);
                 requests.append(' ').append(sent);
                 assertTrue(sent > 0, p.wg() + " never asked the server");
-                assertTrue(sent <= MAX_REQUESTS_PER_PEER, () -> p.wg() + " sent " + sent + " datagrams to the server, more than "
-                        + MAX_REQUESTS_PER_PEER + "\n" + s.diagnostics());
+                assertTrue(sent <= 2L * (PEERS - 1), () -> p.wg() + " sent " + sent + " datagrams to the server, more than "
+                        + 2 * (PEERS - 1) + "\n" + s.diagnostics());
+                total += sent;
             }
+            long sum = total;
+            assertTrue(sum <= (long) MAX_REQUESTS_PER_PEER * PEERS, () -> "the peers sent " + sum
+                    + " datagrams to the server, more than " + MAX_REQUESTS_PER_PEER + " each on average:" + requests
+                    + "\n" + s.diagnostics());
             System.out.println(PEERS + " peers: full mesh " + took + " after the clients started; datagrams to the server per peer:" + requests);
         }
     }
