@@ -678,9 +678,11 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     /**
-     * Leaves the relay for the direct path WireGuard uses now and releases the pair. When that
-     * path was learned by roaming rather than written here, a keepalive goes out on it at once:
-     * the peer may be proving the same path from its side and needs to hear from us.
+     * Leaves the relay for the direct path WireGuard uses now and releases the pair. The direct
+     * endpoint is written, not just left to roaming, and a keepalive goes out on it at once: the
+     * peer may still be on the relay (only its probe came directly), and until the pair is
+     * released its relayed datagrams would roam our endpoint back there, so that the peer, which
+     * has to hear from us directly to leave the relay too, never would.
      */
     private PeerResult leaveRelay(Peer peer) {
         Key k = peer.publicKey();
@@ -688,14 +690,8 @@ final class DefaultPeerResolver implements PeerResolver {
         relayed.remove(k);
         wantRelay.remove(k);
         LOG.info("{}: direct path {} works, leaving the relay", shortKey(k), Endpoints.format(direct));
-        SetAt set = setAt.get(k);
-        if (set == null || !set.endpoint().equals(direct)) {
-            try {
-                wireguard.updatePeer(interfaceName, PeerUpdate.builder(k).persistentKeepaliveSeconds(0).build());
-                wireguard.updatePeer(interfaceName, PeerUpdate.builder(k).persistentKeepaliveSeconds(keepalive).build());
-            } catch (IOException e) {
-                LOG.debug("keepalive to {} not sent: {}", Endpoints.format(direct), e.getMessage());
-            }
+        if (apply(peer, direct, true).status() == PeerStatus.ERROR) {
+            LOG.debug("{}: the direct endpoint {} could not be written", shortKey(k), Endpoints.format(direct));
         }
         ServerLinks l = links;
         if (l != null) {
