@@ -424,7 +424,8 @@ class LabSelfTestIT {
             List<InetSocketAddress> before = List.of(lab.udpProbe(b, PRIVATE_PORT, e).get(0), lab.udpProbe(b, PRIVATE_PORT + 1, e).get(0));
             assertEquals(before.get(0), lab.udpProbe(b, PRIVATE_PORT, e).get(0), "stable until the reboot");
             lab.rebootNat(router);
-            assertEquals("", lab.exec(router, "conntrack", "-L").stdout(), "no mapping left");
+            // only UDP: the router's own IGMP reports to 224.0.0.22 make conntrack entries at any time
+            assertEquals("", lab.exec(router, "conntrack", "-L", "-p", "udp").stdout(), "no UDP mapping left");
             List<InetSocketAddress> after = List.of(lab.udpProbe(b, PRIVATE_PORT, e).get(0), lab.udpProbe(b, PRIVATE_PORT + 1, e).get(0));
             System.out.println("port-changing NAT reboot: " + before + " -> " + after);
             assertNotEquals(before, after);
