@@ -53,10 +53,19 @@ final class DefaultPeerResolver implements PeerResolver {
      * (WireGuard announces nothing) are looked up within this time: one UAPI or netlink read.
      */
     static final Duration PEER_POLL = Duration.ofMillis(500);
+    /**
+     * After a key that is not a peer looked us up, the interface is re-read this often for
+     * {@link #LOOKED_UP_WATCH}: whoever adds peers on both sides rarely does it in the same
+     * instant, and that key is likely to become a peer within moments.
+     */
+    static final Duration LOOKED_UP_POLL = Duration.ofMillis(50);
+    static final Duration LOOKED_UP_WATCH = Duration.ofSeconds(2);
     /** How often a relayed peer is offered a direct path again, in continuous mode. */
     static final Duration DIRECT_RETRY = Duration.ofSeconds(30);
     /** How long a direct probe points WireGuard away from the relay: long enough to send one keepalive. */
     private static final Duration DIRECT_PROBE = Duration.ofMillis(300);
+    /** How long after leaving a relay a roam back to its port is undone (two direct-probe slots). */
+    private static final Duration HOLD_DIRECT = DIRECT_RETRY.multipliedBy(2);
 
     private final String interfaceName;
     private final List<ServerLinks.ServerSpec> servers;
@@ -80,12 +89,23 @@ final class DefaultPeerResolver implements PeerResolver {
     private volatile boolean closed;
     private ServerLinks links;
     private int linksPort = -1;
+    /** Whether {@link #links} hear of lookups (INTEREST); guarded by lock. */
+    private boolean linksHear;
+    /** Set once {@link #runContinuously} starts. */
+    private volatile boolean continuous;
     /** Peers a server pushed a change for since the last pass, with what it pushed. Guarded by lock. */
     private final Map<Key, List<PeerEndpoint>> pushed = new LinkedHashMap<>();
+    /**
+     * What the last lookup found for each peer: a push of the same is no news (the servers push
+     * a new peer's lookups of us, which often crossed our own). Resolver thread only.
+     */
+    private final Map<Key, List<PeerEndpoint>> lastFound = new java.util.HashMap<>();
     /** Peers none of whose direct endpoints worked: the relay is asked for them every pass. */
     private final Set<Key> wantRelay = new java.util.LinkedHashSet<>();
     /** Peers going through a relay. */
     private final Map<Key, RelayUse> relayed = new java.util.HashMap<>();
+    /** Peers that left a relay lately, with the released relay port and the direct endpoint. */
+    private final Map<Key, LeftRelay> leftRelays = new java.util.HashMap<>();
     private long lastDirectSlot = -1;
 
     /** A relay pair in use for a peer, with the peer's receive counter and when it last grew. */
@@ -93,6 +113,10 @@ final class DefaultPeerResolver implements PeerResolver {
         boolean isRelay(Peer peer) {
             return peer.endpoint().filter(grant.endpoint()::equals).isPresent();
         }
+    }
+
+    /** A relay port given up for a direct endpoint, and when. */
+    private record LeftRelay(InetSocketAddress relayPort, InetSocketAddress direct, Instant at) {
     }
 
     private final Map<Key, SetAt> setAt = new java.util.HashMap<>();
@@ -137,7 +161,7 @@ final class DefaultPeerResolver implements PeerResolver {
         while (true) {
             checkOpen();
             device = readDevice();
-            deliverPushes();
+            deliverPushes(device);
             try {
                 pass(device, results, changedAt, false);
                 unanswered = null;
@@ -184,6 +208,7 @@ final class DefaultPeerResolver implements PeerResolver {
 
     @Override
     public void runContinuously() throws IOException, InterruptedException {
+        continuous = true;
         Map<Key, PeerResult> results = new LinkedHashMap<>();
         Map<Key, Instant> pending = new LinkedHashMap<>();
         Duration backoff = retryDelay;
@@ -201,6 +226,7 @@ final class DefaultPeerResolver implements PeerResolver {
                         waitingForPeers = true;
                     }
                     register(device);
+                    deliverPushes(device);
                     backoff = retryDelay;
                     pauseWatching(PUSHED_POLL, List.of());
                     continue;
@@ -215,7 +241,9 @@ final class DefaultPeerResolver implements PeerResolver {
                 setAt.keySet().retainAll(current);
                 wantRelay.retainAll(current);
                 relayed.keySet().retainAll(current);
-                deliverPushes();
+                leftRelays.keySet().retainAll(current);
+                lastFound.keySet().retainAll(current);
+                deliverPushes(device);
                 confirm(device, results, pending);
                 pass(device, results, pending, true);
                 relayPass(device, results, pending, true);
@@ -226,7 +254,8 @@ final class DefaultPeerResolver implements PeerResolver {
                 }
                 // With every server pushing, a pass is needed only to watch verifications and as a
                 // safety net; a push or a change of the interface's peers ends the pause at once.
-                pauseWatching(pushing && pending.isEmpty() && awaitingLan.isEmpty() && wantRelay.isEmpty() && relayed.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
+                pauseWatching(pushing && pending.isEmpty() && awaitingLan.isEmpty() && wantRelay.isEmpty() && relayed.isEmpty()
+                        && leftRelays.isEmpty() ? PUSHED_POLL.compareTo(retryDelay) > 0 ? PUSHED_POLL : retryDelay
                         : verifyStep(), current);
             } catch (ClosedResolverException e) {
                 return;
@@ -342,6 +371,7 @@ final class DefaultPeerResolver implements PeerResolver {
                 advertiseLocal ? local : List.of());
         LOG.debug("looked up {} of {} peers in {} ms", ask.size(), device.peers().size(),
                 (System.nanoTime() - asked) / 1_000_000);
+        lastFound.putAll(found);
         // Read again after the round trip: a handshake in the meantime may have come over a path
         // the server does not know (the LAN, a port a NAT chose per destination) and WireGuard
         // roamed there; deciding on the older snapshot would overwrite that working endpoint and
@@ -446,14 +476,22 @@ final class DefaultPeerResolver implements PeerResolver {
         return key.toBase64().substring(0, 16);
     }
 
-    /** Hands what the servers pushed to the listener, on this thread, as the listener contract says. */
-    private void deliverPushes() {
+    /**
+     * Hands what the servers pushed about {@code device}'s peers to the listener, on this thread,
+     * as the listener contract says. A push about another key (it looked us up) only ended a pause.
+     */
+    private void deliverPushes(Device device) {
         Map<Key, List<PeerEndpoint>> copy;
         synchronized (lock) {
             copy = new LinkedHashMap<>(pushed);
             pushed.clear();
         }
-        copy.forEach(listener::onPush);
+        for (Peer p : device.peers()) {
+            List<PeerEndpoint> endpoints = copy.get(p.publicKey());
+            if (endpoints != null) {
+                listener.onPush(p.publicKey(), endpoints);
+            }
+        }
     }
 
     private Duration verifyStep() {
@@ -687,7 +725,10 @@ final class DefaultPeerResolver implements PeerResolver {
     private PeerResult leaveRelay(Peer peer) {
         Key k = peer.publicKey();
         InetSocketAddress direct = peer.endpoint().orElseThrow();
-        relayed.remove(k);
+        RelayUse use = relayed.remove(k);
+        if (use != null) {
+            leftRelays.put(k, new LeftRelay(use.grant().endpoint(), direct, clock.instant()));
+        }
         wantRelay.remove(k);
         LOG.info("{}: direct path {} works, leaving the relay", shortKey(k), Endpoints.format(direct));
         if (apply(peer, direct, true).status() == PeerStatus.ERROR) {
@@ -741,7 +782,7 @@ final class DefaultPeerResolver implements PeerResolver {
      */
     private void relayPass(Device device, Map<Key, PeerResult> results, Map<Key, Instant> pending, boolean continuous)
             throws IOException, InterruptedException {
-        if (!relayEnabled || (wantRelay.isEmpty() && relayed.isEmpty())) {
+        if (!relayEnabled || (wantRelay.isEmpty() && relayed.isEmpty() && leftRelays.isEmpty())) {
             return;
         }
         ServerLinks l = links(device);
@@ -751,6 +792,7 @@ final class DefaultPeerResolver implements PeerResolver {
         for (Peer peer : device.peers()) {
             checkOpen();
             Key k = peer.publicKey();
+            holdDirect(peer, now);
             RelayUse use = relayed.get(k);
             if (use != null && directNow(peer, use)) {
                 leftRelay(leaveRelay(peer), results, pending);
@@ -834,6 +876,26 @@ final class DefaultPeerResolver implements PeerResolver {
         }
     }
 
+    /**
+     * For a while after leaving the relay, points WireGuard back at the direct endpoint whenever
+     * it roamed to the released relay port: the peer may still be on the relay (our probe ended
+     * as its relayed keepalive left), and each of its relayed datagrams moves our endpoint there
+     * until it has heard from us directly, which this rewrite's keepalive makes happen.
+     */
+    private void holdDirect(Peer peer, Instant now) {
+        LeftRelay left = leftRelays.get(peer.publicKey());
+        if (left == null) {
+            return;
+        }
+        if (relayed.containsKey(peer.publicKey()) || Duration.between(left.at(), now).compareTo(HOLD_DIRECT) > 0) {
+            leftRelays.remove(peer.publicKey());
+        } else if (peer.endpoint().filter(left.relayPort()::equals).isPresent()) {
+            LOG.debug("{}: roamed back to the released relay port {}, pointing at {} again", shortKey(peer.publicKey()),
+                    Endpoints.format(left.relayPort()), Endpoints.format(left.direct()));
+            apply(peer, left.direct(), true);
+        }
+    }
+
     private void leftRelay(PeerResult r, Map<Key, PeerResult> results, Map<Key, Instant> pending) {
         pending.remove(r.peer());
         results.put(r.peer(), r);
@@ -912,36 +974,50 @@ final class DefaultPeerResolver implements PeerResolver {
     }
 
     /**
-     * Continuous mode's pause: up to {@code d}, ended at once by a push, and, by a read of the
-     * interface every {@link #PEER_POLL}, by a change of its peers from {@code peers}.
+     * Continuous mode's pause: up to {@code d}, ended at once by a push with news about one of
+     * {@code peers}, and, by a read of the interface every {@link #PEER_POLL} (more often for a
+     * while after another key looked us up), by a change of its peers.
      */
     private void pauseWatching(Duration d, List<Key> peers) throws IOException, InterruptedException {
         long end = System.nanoTime() + d.toNanos();
+        long watchUntil = System.nanoTime();
         long left;
         while ((left = end - System.nanoTime()) > 0) {
-            pause(Duration.ofNanos(Math.min(left, PEER_POLL.toNanos())), true);
+            long step = watchUntil - System.nanoTime() > 0 ? LOOKED_UP_POLL.toNanos() : PEER_POLL.toNanos();
+            pause(Duration.ofNanos(Math.min(left, step)), true);
             synchronized (lock) {
-                if (!pushed.isEmpty()) {
+                pushed.entrySet().removeIf(e -> e.getValue().equals(lastFound.get(e.getKey())));
+                if (pushed.keySet().stream().anyMatch(peers::contains)) {
                     return;
+                }
+                if (!pushed.isEmpty()) {
+                    watchUntil = System.nanoTime() + LOOKED_UP_WATCH.toNanos();
                 }
             }
             if (end - System.nanoTime() > 0
                     && !readAnyDevice().peers().stream().map(Peer::publicKey).toList().equals(peers)) {
                 return;
             }
+            synchronized (lock) {
+                pushed.keySet().removeIf(k -> !peers.contains(k));
+            }
         }
     }
 
-    /** The server sessions for this device, reopened when the listen port changed. */
+    /**
+     * The server sessions for this device, reopened when the listen port changed. In continuous
+     * mode they ask to hear of the keys that look us up (a one-shot run has looked up all its
+     * peers already: it would only pay an acknowledgement for each).
+     */
     private ServerLinks links(Device device) throws IOException {
         synchronized (lock) {
             checkOpenUnchecked();
-            if (links != null && linksPort == device.listenPort()) {
+            if (links != null && linksPort == device.listenPort() && linksHear == continuous) {
                 return links;
             }
             closeSession();
             ServerLinks l = new ServerLinks(servers, transports, responseTimeout, clock, protocolVersion,
-                    this::onPush, listener);
+                    continuous, this::onPush, listener);
             sessionKeys = KeyPair.fromPrivateKey(device.privateKey().orElseThrow());
             try {
                 l.open(sessionKeys, device.listenPort());
@@ -951,6 +1027,7 @@ final class DefaultPeerResolver implements PeerResolver {
             }
             links = l;
             linksPort = device.listenPort();
+            linksHear = continuous;
             return l;
         }
     }

@@ -88,7 +88,7 @@ public final class RendezvousClient implements Closeable {
     /** Session age after which a request first re-handshakes, unless configured otherwise. */
     public static final Duration DEFAULT_REHANDSHAKE_AFTER = Duration.ofMinutes(5);
 
-    /** The version 2 features this client can use. */
+    /** The version 2 features this client can use, but INTEREST, which it offers when asked to. */
     static final long FEATURES = V2Wire.FEATURE_BATCH_LOOKUP | V2Wire.FEATURE_PUSH
             | V2Wire.FEATURE_DUAL_STACK | V2Wire.FEATURE_CANDIDATES | V2Wire.FEATURE_RELAY;
 
@@ -117,7 +117,11 @@ public final class RendezvousClient implements Closeable {
     private static final int MAX_KEYS_PER_REQUEST = 37;
     private static final int INFO_PADDING = 188;
     private static final int RELAY_PADDING = 74;
-    private static final int REGISTER_PADDING = 56;
+    /**
+     * 56 would do for the answer (5.4), but a REGISTER is often the last datagram before a wait,
+     * and a server pushes an address it has not validated nothing longer than that (6.3).
+     */
+    private static final int REGISTER_PADDING = V2Wire.MAX_DATAGRAM;
     private static final int MAX_CANDIDATES = 8;
 
     /** Servers that answered version 2 in this JVM: never downgraded on silence. Bounded. */
@@ -132,6 +136,8 @@ public final class RendezvousClient implements Closeable {
     private final long rehandshakeAfterMillis;
     private final boolean offerV2;
     private final PushListener pushListener;
+    /** The version 2 features offered. */
+    private final long features;
 
     /** Serializes the public calls; the receive thread never takes it. */
     private final ReentrantLock calls = new ReentrantLock();
@@ -159,12 +165,17 @@ public final class RendezvousClient implements Closeable {
     private Thread receiver;
     private boolean closed;
 
-    /** Receives the changes a version 2 server pushes for subscribed peers. */
+    /**
+     * Receives the changes a version 2 server pushes for subscribed peers, and the peers that
+     * looked this client up.
+     */
     @FunctionalInterface
     public interface PushListener {
         /**
-         * A subscribed peer's endpoints changed. Called on the client's receive thread, in the
-         * order the server's versions say; must not block.
+         * A subscribed peer's endpoints changed, or, with {@link Builder#hearOfLookups}, another
+         * key looked this client up (then {@code endpoints} is never empty, and the key may be
+         * anyone the server lets this client see, not necessarily a peer). Called on the client's receive thread, in the order the
+         * server's versions say; must not block.
          *
          * @param endpoints the peer's endpoints now, best first; empty when the peer is gone
          */
@@ -191,6 +202,7 @@ public final class RendezvousClient implements Closeable {
         this.rehandshakeAfterMillis = b.rehandshakeAfter.toMillis();
         this.offerV2 = b.protocolVersion >= V2Wire.VERSION;
         this.pushListener = b.pushListener;
+        this.features = FEATURES | (b.hearOfLookups ? V2Wire.FEATURE_INTEREST : 0);
     }
 
     /** A builder for a client with non-default settings. */
@@ -208,6 +220,7 @@ public final class RendezvousClient implements Closeable {
         private Duration rehandshakeAfter = DEFAULT_REHANDSHAKE_AFTER;
         private int protocolVersion = V2Wire.VERSION;
         private PushListener pushListener = (peer, endpoints) -> { };
+        private boolean hearOfLookups;
 
         private Builder(KeyPair clientKeys, Key serverKey, DatagramTransport transport) {
             this.clientKeys = Objects.requireNonNull(clientKeys, "clientKeys");
@@ -249,6 +262,17 @@ public final class RendezvousClient implements Closeable {
         /** Receives pushed updates of {@link #subscribe subscribed} peers. Default: none. */
         public Builder pushListener(PushListener listener) {
             this.pushListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Whether a version 2 server is asked to push the {@link PushListener} the keys that look
+         * this client up (protocol-v2.md 6.3, INTEREST): for a client that waits for peers to
+         * appear, so that it acts on a new one at once. Each such push costs an acknowledgement.
+         * Default: off.
+         */
+        public Builder hearOfLookups(boolean hear) {
+            this.hearOfLookups = hear;
             return this;
         }
 
@@ -709,7 +733,7 @@ public final class RendezvousClient implements Closeable {
 
     private void sendInitiation(boolean offer) throws IOException {
         NoiseHandshake noise = NoiseHandshake.initiator(clientKeys, serverKey, NoiseHandshake.NATPUNCH_PROLOGUE);
-        Capabilities caps = offer ? Capabilities.offer(V2Wire.VERSION, FEATURES) : null;
+        Capabilities caps = offer ? Capabilities.offer(V2Wire.VERSION, features) : null;
         int n = V2Handshake.encodeInitiation(noise, RANDOM.nextInt(), nextTimestamp(), caps, scratch, out, 0);
         synchronized (state) {
             attempts.add(new Attempt(noise, caps));
@@ -1093,21 +1117,29 @@ public final class RendezvousClient implements Closeable {
             Key k = Key.fromBytes(java.util.Arrays.copyOfRange(plain, Push.entryKeyOffset(e), Push.entryKeyOffset(e) + 32));
             int version = Push.entryVersion(plain, e);
             if (!subscribed.contains(k)) {
+                // A peer that looked us up (INTEREST): news to pass on, not state to keep.
+                if (s.has(V2Wire.FEATURE_INTEREST) && Push.entryEndpointCount(plain, e) > 0) {
+                    updates.add(new Update(k, endpointsOf(plain, e)));
+                }
                 continue;
             }
             Known held = known.get(k);
             if (held != null && version - held.version <= 0) {
                 continue;
             }
-            List<PeerEndpoint> endpoints = new ArrayList<>();
-            for (int j = 0; j < Push.entryEndpointCount(plain, e); j++) {
-                endpoints.add(toPeerEndpoint(WireEndpoint.read(plain, Push.entryEndpoint(e, j))));
-            }
-            List<PeerEndpoint> list = List.copyOf(endpoints);
+            List<PeerEndpoint> list = endpointsOf(plain, e);
             known.put(k, new Known(version, list));
             updates.add(new Update(k, list));
         }
         return updates;
+    }
+
+    private static List<PeerEndpoint> endpointsOf(byte[] plain, int entry) {
+        List<PeerEndpoint> endpoints = new ArrayList<>();
+        for (int j = 0; j < Push.entryEndpointCount(plain, entry); j++) {
+            endpoints.add(toPeerEndpoint(WireEndpoint.read(plain, Push.entryEndpoint(entry, j))));
+        }
+        return List.copyOf(endpoints);
     }
 
     // ---- version 1 lookups ------------------------------------------------------------------

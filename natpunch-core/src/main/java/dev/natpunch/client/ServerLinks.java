@@ -55,6 +55,7 @@ final class ServerLinks implements AutoCloseable {
     private final Clock clock;
     private final int protocolVersion;
     private final java.util.function.BiConsumer<Key, List<PeerEndpoint>> onPush;
+    private final boolean hearOfLookups;
     private final ResolveListener listener;
     private final ExecutorService executor;
     private final List<Link> links = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -92,12 +93,14 @@ final class ServerLinks implements AutoCloseable {
     }
 
     ServerLinks(List<ServerSpec> servers, TransportFactory transports, Duration responseTimeout, Clock clock,
-                int protocolVersion, java.util.function.BiConsumer<Key, List<PeerEndpoint>> onPush, ResolveListener listener) {
+                int protocolVersion, boolean hearOfLookups, java.util.function.BiConsumer<Key, List<PeerEndpoint>> onPush,
+                ResolveListener listener) {
         this.servers = List.copyOf(servers);
         this.transports = transports;
         this.responseTimeout = responseTimeout;
         this.clock = clock;
         this.protocolVersion = protocolVersion;
+        this.hearOfLookups = hearOfLookups;
         this.onPush = onPush;
         this.listener = listener;
         this.executor = Executors.newCachedThreadPool(r -> {
@@ -153,6 +156,7 @@ final class ServerLinks implements AutoCloseable {
                 .clock(clock)
                 .protocolVersion(protocolVersion)
                 .pushListener(onPush::accept)
+                .hearOfLookups(hearOfLookups)
                 .build();
         return new Link(spec, address, client);
     }

@@ -33,6 +33,11 @@ final class KeyRef implements Comparable<KeyRef> {
         return new KeyRef(Arrays.copyOfRange(b, off, off + 32));
     }
 
+    /** The 32 bytes of {@code key}, not copied: the caller promises nobody changes them. */
+    static KeyRef wrap(byte[] key) {
+        return new KeyRef(key);
+    }
+
     /** The key's bytes; callers must not modify them. */
     byte[] bytes() {
         return bytes;

@@ -472,7 +472,7 @@ final class PacketHandler {
      * probing needs probe sockets and relaying needs a relay.
      */
     long serverFeatures() {
-        return SERVER_FEATURES | (pushes.enabled() ? V2Wire.FEATURE_PUSH : 0)
+        return SERVER_FEATURES | (pushes.enabled() ? V2Wire.FEATURE_PUSH | V2Wire.FEATURE_INTEREST : 0)
                 | (sealed.probing() ? V2Wire.FEATURE_NAT_PROBE : 0)
                 | (relay != null ? V2Wire.FEATURE_RELAY : 0);
     }
@@ -567,6 +567,18 @@ final class PacketHandler {
         }
     }
 
+    /**
+     * {@code requester} looked up {@code target} (version 1 or 2): the target's session, if it
+     * negotiated INTEREST, is pushed the requester's endpoints (protocol-v2.md 6.3).
+     */
+    void lookedUp(Registration requester, Registration target, long now) {
+        Session s = target != null && target != requester ? target.session : null;
+        if (s != null && s.push != null && s.has(V2Wire.FEATURE_INTEREST)
+                && s.push.interested(KeyRef.wrap(requester.keyBytes), now)) {
+            pushes.wake(s.push);
+        }
+    }
+
     /** Counts an authenticated datagram toward the session's return address for pushes (6.3). */
     void noteDatagram(Session session, InetSocketAddress source, int len) {
         PushState push = session.push;
@@ -607,6 +619,7 @@ final class PacketHandler {
         Registration target = registry.find(plain, Wire.LOOKUP_PEER_KEY_OFFSET);
         long found = 0;
         recordAsked(owner, plain, Wire.LOOKUP_PEER_KEY_OFFSET);
+        lookedUp(owner, target, now);
         if (target != null && !target.removed && !target.isExpired(now, registrationTtlMillis)
                 && visible(owner, target)) {
             // Type 3 answers carry IPv4 only, in version 2 sessions too (protocol-v2.md 3.3).

@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,10 @@ final class PushState {
     static final long MAX_RETRANSMIT_MILLIS = 16_000;
     static final long ID_MEMORY_MILLIS = 60_000;
     static final int ID_MEMORY = 64;
+    /** Keys that looked the owner up (INTEREST) a session remembers; the oldest goes first. */
+    static final int MAX_INTEREST = 64;
+    /** Lookups by the same key this close together queue nothing: the first one did. */
+    static final long INTEREST_REPEAT_MILLIS = 1_000;
     /** A digest no endpoint set has: the subscriber has been told nothing about the key yet. */
     private static final long UNKNOWN = 0;
 
@@ -57,6 +62,11 @@ final class PushState {
     /** Subscribed key to the digest of what the subscriber was last pushed about it. */
     private final Map<KeyRef, long[]> keys = new HashMap<>();
     private int want;
+    /**
+     * Keys not subscribed to that looked the owner up (INTEREST): {digest last pushed, when last
+     * queued}, oldest first. Entries count against the server's total subscription cap.
+     */
+    private final LinkedHashMap<KeyRef, long[]> interest = new LinkedHashMap<>(0);
     private final LinkedHashSet<KeyRef> pending = new LinkedHashSet<>();
     // Both start without room: most sessions are never pushed anything, and there are many sessions.
     private final List<InFlight> inFlight = new ArrayList<>();
@@ -128,10 +138,50 @@ final class PushState {
             pushes.unindex(k, this);
         }
         for (KeyRef k : add) {
+            if (interest.remove(k) != null) {
+                pushes.reserve(-1);
+            }
             keys.put(k, new long[] {UNKNOWN});
             pushes.index(k, this);
         }
         return Subscription.STATUS_OK << 16 | keys.size();
+    }
+
+    /**
+     * {@code looker} looked up this session's owner, which negotiated INTEREST:
+     * unless the session already follows {@code looker}, its current endpoints are due, once per
+     * change of them, so that the owner can act on a peer it has not looked for yet.
+     *
+     * @return whether the push thread should look at this session
+     */
+    synchronized boolean interested(KeyRef looker, long now) {
+        if (ended || stopped || keys.containsKey(looker)) {
+            return false;
+        }
+        long[] held = interest.get(looker);
+        if (held == null) {
+            if (interest.size() >= MAX_INTEREST) {
+                KeyRef oldest = interest.keySet().iterator().next();
+                interest.remove(oldest);
+                pending.remove(oldest);
+                pushes.reserve(-1);
+            }
+            if (!pushes.reserve(1)) {
+                return false;
+            }
+            held = new long[] {UNKNOWN, now};
+            interest.put(looker, held);
+        } else if (now - held[1] < INTEREST_REPEAT_MILLIS) {
+            return false;
+        } else {
+            held[1] = now;
+        }
+        pending.add(looker);
+        return needsFlush();
+    }
+
+    synchronized int interestCount() {
+        return interest.size();
     }
 
     synchronized int size() {
@@ -232,13 +282,18 @@ final class PushState {
             List<KeyRef> carried = new ArrayList<>();
             for (Iterator<KeyRef> it = pending.iterator(); it.hasNext(); ) {
                 KeyRef k = it.next();
-                int end = entries.write(scratch, pos, k, want, session, now);
-                long digest = Pushes.digest(scratch, pos + 32 + 4, end);
                 long[] last = keys.get(k);
+                boolean looker = last == null && (last = interest.get(k)) != null;
+                // A session that subscribed to nothing has no want of its own yet.
+                int end = entries.write(scratch, pos, k, looker ? SealedRequests.negotiatedWant(session) : want,
+                        session, now);
+                long digest = Pushes.digest(scratch, pos + 32 + 4, end);
                 if (last == null || last[0] == digest
-                        || last[0] == UNKNOWN && !entries.visible(session, k)) {
-                    // Unsubscribed, or nothing new; and a key the subscriber may not see is never
-                    // pushed, not even as "gone" (section 7: invisible is not found, and silent).
+                        || last[0] == UNKNOWN && !entries.visible(session, k)
+                        || looker && end == pos + Push.ENTRY_HEADER_LENGTH) {
+                    // Unsubscribed, or nothing new; a key the subscriber may not see is never
+                    // pushed, not even as "gone" (section 7: invisible is not found, and silent);
+                    // and a looker that is gone or unseen is no news either.
                     it.remove();
                     continue;
                 }
@@ -287,8 +342,9 @@ final class PushState {
         for (KeyRef k : keys.keySet()) {
             pushes.unindex(k, this);
         }
-        pushes.reserve(-keys.size());
+        pushes.reserve(-keys.size() - interest.size());
         keys.clear();
+        interest.clear();
         pending.clear();
         inFlight.clear();
     }
@@ -319,7 +375,7 @@ final class PushState {
             if (which.test(f)) {
                 it.remove();
                 for (KeyRef k : f.keys) {
-                    long[] last = keys.get(k);
+                    long[] last = keys.containsKey(k) ? keys.get(k) : interest.get(k);
                     if (last != null) {
                         last[0] = UNKNOWN; // not acknowledged: send again, whatever it was
                         pending.add(k);

@@ -72,7 +72,10 @@ final class Registration {
     boolean hasTimestamp;
     /** Guarded by this; compared unsigned. */
     long lastTimestamp;
-    /** Guarded by this. */
+    /**
+     * Written under this. {@link PacketHandler#lookedUp} reads it without: a stale session is
+     * harmless there (its fields are final, and an ended one ignores the call).
+     */
     Session session;
 
     /** The remembered ss = DH(server static, this key), see {@link HandshakeSecrets}; guarded by this. */

@@ -188,6 +188,7 @@ final class SealedRequests implements Pushes.EntryWriter {
             int version = target != null ? target.version : 0;
             int first = pos + BatchLookup.ENTRY_HEADER_LENGTH;
             server.recordAsked(session.owner, p, keyOff);
+            server.lookedUp(session.owner, target, now);
             // Looked up first, then the rule applied: denied takes the path of not found (section 7).
             int c = target != null && server.visible(session.owner, target)
                     ? writeEndpoints(a, first, target, want, now, session.owner) : 0;

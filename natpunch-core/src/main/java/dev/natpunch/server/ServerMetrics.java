@@ -87,7 +87,11 @@ public final class ServerMetrics {
         return errorsSent;
     }
 
-    /** Keys in all sessions' subscription sets. */
+    /**
+     * Keys in all sessions' subscription sets, with the keys that looked up a session's owner
+     * and that the session is to hear of (INTEREST, protocol-v2.md 6.3): both count against the
+     * same cap.
+     */
     public long subscriptions() {
         return subscriptions;
     }

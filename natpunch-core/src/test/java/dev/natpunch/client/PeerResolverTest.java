@@ -485,6 +485,75 @@ class PeerResolverTest {
         }
     }
 
+    /** Counts the reads of the interface, passing everything on to wireguard-go's UAPI. */
+    private static final class CountingControl implements WireguardControl {
+        final WireguardControl real = WireguardControl.uapi();
+        final java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public Device device(String interfaceName) throws WireguardException {
+            reads.incrementAndGet();
+            return real.device(interfaceName);
+        }
+
+        @Override
+        public void updatePeer(String interfaceName, PeerUpdate update) throws WireguardException {
+            real.updatePeer(interfaceName, update);
+        }
+
+        @Override
+        public void updatePeers(String interfaceName, List<PeerUpdate> updates) throws WireguardException {
+            real.updatePeers(interfaceName, updates);
+        }
+
+        @Override
+        public String backendName() {
+            return real.backendName();
+        }
+    }
+
+    /**
+     * INTEREST: a key that looks us up before it is one of our peers is likely to become one in a
+     * moment (someone is adding the pair on both sides), so the waiting resolver reads its
+     * interface every 50 ms for a while instead of every 500 ms, and follows the new peer.
+     */
+    @Test
+    void aKeyThatLooksUsUpBeforeItIsOurPeerMakesTheResolverWatchTheInterfaceClosely() throws Exception {
+        b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "remove");
+        CountingControl counting = new CountingControl();
+        try (PeerResolver waiting = resolver(b).wireguard(counting).build()) {
+            Future<?> running = background.submit(() -> {
+                waiting.runContinuously();
+                return null;
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (lookup(keysB).isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "b never registered while it had no peers");
+                Thread.sleep(50);
+            }
+            // The probe that saw b registered looked it up too: let that watch end.
+            Thread.sleep(DefaultPeerResolver.LOOKED_UP_WATCH.toMillis() + 500);
+            int quiet = counting.reads.get();
+            Thread.sleep(1500);
+            quiet = counting.reads.get() - quiet;
+            assertTrue(quiet <= 4, "read " + quiet + " times in 1.5 s with nobody looking for it");
+
+            try (PeerResolver first = resolver(a).timeout(Duration.ofMillis(300)).build()) {
+                first.resolveAll();
+            }
+            int watched = counting.reads.get();
+            Thread.sleep(1500);
+            watched = counting.reads.get() - watched;
+            assertTrue(watched >= 3 * Math.max(quiet, 3), "read " + watched + " times in the 1.5 s after a looked b up"
+                    + " (" + quiet + " before)");
+
+            b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "allowed-ips", "100.127.50.1/32");
+            awaitEndpoint(b, keysA, registrationOf(keysA));
+            waiting.close();
+            running.get(5, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void closeStopsAResolutionThatWouldWaitForeverPromptly() throws Exception {
         PeerResolver r = resolver(a).timeout(Duration.ofDays(1)).retryDelay(Duration.ofSeconds(30)).build();

@@ -287,4 +287,37 @@ class RendezvousClientV2Test {
             }
         }
     }
+
+    /**
+     * INTEREST: a client that asked to hear of lookups and follows nobody is told of the key that
+     * looks it up (version 1 or 2), once; one that did not ask is told nothing.
+     */
+    @Test
+    void aClientWaitingWithNoSubscriptionsIsToldWhoLooksItUp() throws Exception {
+        KeyPair b = KeyPair.generate();
+        BlockingQueue<Map.Entry<Key, List<PeerEndpoint>>> told = new LinkedBlockingQueue<>();
+        RendezvousClient waiting = RendezvousClient.builder(b, server.publicKey(), transport(server.localAddress()))
+                .pushListener((k, e) -> told.add(Map.entry(k, e))).hearOfLookups(true).build();
+        toClose.add(waiting);
+        waiting.register(List.of(new InetSocketAddress("100.64.0.2", 51820)));
+        assertTrue(waiting.subscribe(List.of()), "a pushing server");
+        KeyPair c = KeyPair.generate();
+        BlockingQueue<Key> toldC = new LinkedBlockingQueue<>();
+        RendezvousClient deaf = client(c, server.localAddress(), 2, (k, e) -> toldC.add(k));
+        deaf.subscribe(List.of());
+
+        KeyPair a = KeyPair.generate();
+        UdpTransport ta = transport(server.localAddress());
+        RendezvousClient looker = RendezvousClient.builder(a, server.publicKey(), ta).protocolVersion(1).build();
+        toClose.add(looker);
+        looker.lookup(b.publicKey());
+        looker.lookup(c.publicKey());
+        Map.Entry<Key, List<PeerEndpoint>> e = told.poll(5, TimeUnit.SECONDS);
+        assertTrue(e != null, "not told that a version 1 client looked us up");
+        assertEquals(a.publicKey(), e.getKey());
+        assertEquals(List.of(new PeerEndpoint(PeerEndpoint.Kind.SERVER_REFLEXIVE, ta.localAddress())), e.getValue());
+        looker.lookup(b.publicKey());
+        assertEquals(null, told.poll(1500, TimeUnit.MILLISECONDS), "told twice about the same endpoint");
+        assertEquals(null, toldC.poll(), "told without asking");
+    }
 }

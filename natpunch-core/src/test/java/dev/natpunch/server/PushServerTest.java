@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.natpunch.crypto.Key;
 import dev.natpunch.crypto.KeyPair;
+import dev.natpunch.protocol.v2.BatchLookup;
 import dev.natpunch.protocol.v2.Capabilities;
 import dev.natpunch.protocol.v2.Push;
 import dev.natpunch.protocol.v2.Registration;
@@ -32,12 +33,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * SUBSCRIBE, PUSH_UPDATE and PUSH_ACK over real UDP on loopback: pushes at once on a change,
- * retransmission until acked, address validation, the caps, and subscriptions ending with the
- * session.
+ * retransmission until acked, address validation, the caps, subscriptions ending with the
+ * session, and the pushes of INTEREST (who looked a session's owner up).
  */
 class PushServerTest {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     private static final Capabilities OFFER = Capabilities.offer(2, V2Wire.FEATURES_V2);
+    private static final Capabilities OFFER_INTEREST = Capabilities.offer(2, V2Wire.FEATURES_V2 | V2Wire.FEATURE_INTEREST);
     private static final int WANT = V2Wire.WANT_IPV4 | V2Wire.WANT_IPV6 | V2Wire.WANT_SERVER_REFLEXIVE | V2Wire.WANT_LOCAL;
 
     private final List<AutoCloseable> toClose = new ArrayList<>();
@@ -88,6 +90,14 @@ class PushServerTest {
         assertEquals(V2Wire.KIND_SUBSCRIBE_RESULT, Sealed.kind(result, 0));
         assertEquals(id, Sealed.id(result, 0));
         return result;
+    }
+
+    private static void lookup(V2Peer p, int id, Key... keys) throws IOException {
+        byte[] plain = new byte[V2Wire.MAX_PLAINTEXT];
+        int n = BatchLookup.writeRequest(plain, 0, id, WANT, keys, 0, keys.length);
+        byte[] result = p.request(plain, n, V2Wire.MAX_DATAGRAM);
+        assertNotNull(result, "no LOOKUP_RESULT");
+        assertEquals(V2Wire.KIND_LOOKUP_RESULT, Sealed.kind(result, 0));
     }
 
     private static void ack(V2Peer p, byte[] push) throws IOException {
@@ -290,5 +300,74 @@ class PushServerTest {
         c.setReceiveTimeout(800);
         assertNull(c.receive(), "pushed to a session that guessed push ids");
         assertFalse(state.isValidated());
+    }
+
+    @Test
+    void aSessionWithInterestIsPushedWhoLooksItUpOncePerChangeOfTheirEndpoints() throws Exception {
+        UdpRendezvousServer server = start();
+        V2Peer b = peer(server);
+        assertTrue(b.handshake(1, 1, OFFER_INTEREST).has(V2Wire.FEATURE_INTEREST), "a pushing server offers INTEREST");
+        V2Peer without = peer(server);
+        assertFalse(without.handshake(1, 1, OFFER).has(V2Wire.FEATURE_INTEREST));
+        V2Peer a = peer(server);
+        a.handshake(1, 1, OFFER);
+        subscribe(b, 9, Subscription.OP_REPLACE); // what clients send after a handshake, padded: b's return address
+
+        lookup(a, 1, b.keys.publicKey(), without.keys.publicKey());
+        byte[] push = nextPush(b);
+        assertNotNull(push, "b was not told that a looked it up");
+        List<Object[]> e = entries(push);
+        assertEquals(1, e.size());
+        assertEquals(a.keys.publicKey(), e.get(0)[0]);
+        assertEquals(List.of(srflx(a.localAddress())), e.get(0)[2]);
+        ack(b, push);
+        without.setReceiveTimeout(800);
+        assertNull(without.receive(), "a session that did not negotiate INTEREST was pushed");
+
+        // The same lookup later is no news; a lookup from a's new address is.
+        clock.advance(Duration.ofSeconds(2));
+        lookup(a, 2, b.keys.publicKey());
+        b.setReceiveTimeout(800);
+        assertNull(b.receive(), "told twice about the same endpoints");
+        a.moveTo(server.localAddress());
+        clock.advance(Duration.ofSeconds(2));
+        lookup(a, 3, b.keys.publicKey());
+        b.setReceiveTimeout(2000);
+        push = nextPush(b);
+        assertNotNull(push, "not told about the looker's new endpoint");
+        assertEquals(List.of(srflx(a.localAddress())), entries(push).get(0)[2]);
+        ack(b, push);
+
+        // Once b follows a, a's lookups tell it nothing more: the subscription does.
+        PushState state = server.handler().sessions.get(b.index).push;
+        assertEquals(1, state.interestCount());
+        subscribe(b, 4, Subscription.OP_REPLACE, a.keys.publicKey());
+        assertEquals(0, state.interestCount());
+        assertEquals(1, server.metrics().subscriptions());
+        clock.advance(Duration.ofSeconds(2));
+        a.moveTo(server.localAddress());
+        lookup(a, 5, b.keys.publicKey());
+        push = nextPush(b);
+        assertNotNull(push, "the subscription's push of a's new endpoint");
+        ack(b, push);
+        b.setReceiveTimeout(800);
+        assertNull(b.receive(), "a second push for one change");
+    }
+
+    @Test
+    void aSessionRemembersBoundedlyManyLookersAndFreesThemWithTheSession() throws Exception {
+        UdpRendezvousServer server = start();
+        V2Peer b = peer(server);
+        b.handshake(1, 1, OFFER_INTEREST);
+        PushState state = server.handler().sessions.get(b.index).push;
+        for (int i = 0; i < PushState.MAX_INTEREST + 6; i++) {
+            V2Peer a = peer(server);
+            a.handshake(1, 1, OFFER);
+            lookup(a, 1, b.keys.publicKey());
+        }
+        assertEquals(PushState.MAX_INTEREST, state.interestCount());
+        assertEquals(PushState.MAX_INTEREST, server.metrics().subscriptions(), "counted against the server's cap");
+        b.handshake(1, 2, OFFER_INTEREST);
+        assertEquals(0, server.metrics().subscriptions(), "freed with the session");
     }
 }

@@ -69,8 +69,13 @@ public final class V2Wire {
     public static final long FEATURE_CANDIDATES = 1L << 3;
     public static final long FEATURE_NAT_PROBE = 1L << 4;
     public static final long FEATURE_RELAY = 1L << 5;
-    /** Every feature version 2 defines. */
+    /** Every feature version 2 defined at its first release. */
     public static final long FEATURES_V2 = (1L << 6) - 1;
+    /**
+     * The server pushes a session the peers that look its owner up (protocol-v2.md 6.3), so that
+     * both sides of a new pair act at once. Defined later, in the room of section 8.
+     */
+    public static final long FEATURE_INTEREST = 1L << 6;
 
     // Capability TLVs in the handshake payloads.
     public static final int TLV_PAD = 0x00;
