@@ -459,6 +459,20 @@ class PeerResolverTest {
         assertEquals(List.of(PeerStatus.RESOLVED, PeerStatus.NO_HANDSHAKE), statuses);
     }
 
+    /** Runs {@code waiting} (b's resolver, b without peers) continuously, once b is registered. */
+    private Future<?> runUntilBRegisters(PeerResolver waiting) throws Exception {
+        Future<?> running = background.submit(() -> {
+            waiting.runContinuously();
+            return null;
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (lookup(keysB).isEmpty()) {
+            assertTrue(System.nanoTime() < deadline, "b never registered while it had no peers");
+            Thread.sleep(50);
+        }
+        return running;
+    }
+
     @Test
     void continuousModeRegistersWithoutPeersAndFindsPeersAddedToTheRunningInterface() throws Exception {
         try (PeerResolver first = resolver(a).timeout(Duration.ofMillis(300)).build()) {
@@ -466,15 +480,7 @@ class PeerResolverTest {
         }
         b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "remove");
         try (PeerResolver waiting = resolver(b).build()) {
-            Future<?> running = background.submit(() -> {
-                waiting.runContinuously();
-                return null;
-            });
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (lookup(keysB).isEmpty()) {
-                assertTrue(System.nanoTime() < deadline, "b never registered while it had no peers");
-                Thread.sleep(50);
-            }
+            Future<?> running = runUntilBRegisters(waiting);
             b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "allowed-ips", "100.127.50.1/32");
             // Well within the 10 s between passes: the interface is re-read every 500 ms.
             long added = System.nanoTime();
@@ -522,15 +528,7 @@ class PeerResolverTest {
         b.wg("set", b.interfaceName, "peer", keysA.publicKey().toBase64(), "remove");
         CountingControl counting = new CountingControl();
         try (PeerResolver waiting = resolver(b).wireguard(counting).build()) {
-            Future<?> running = background.submit(() -> {
-                waiting.runContinuously();
-                return null;
-            });
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (lookup(keysB).isEmpty()) {
-                assertTrue(System.nanoTime() < deadline, "b never registered while it had no peers");
-                Thread.sleep(50);
-            }
+            Future<?> running = runUntilBRegisters(waiting);
             // The probe that saw b registered looked it up too: let that watch end.
             Thread.sleep(DefaultPeerResolver.LOOKED_UP_WATCH.toMillis() + 500);
             int quiet = counting.reads.get();
