@@ -174,8 +174,8 @@ public final class RendezvousClient implements Closeable {
         /**
          * A subscribed peer's endpoints changed, or, with {@link Builder#hearOfLookups}, another
          * key looked this client up (then {@code endpoints} is never empty, and the key may be
-         * anyone the server lets this client see, not necessarily a peer). Called on the client's receive thread, in the order the
-         * server's versions say; must not block.
+         * anyone the server lets this client see, not necessarily a peer). Called on the
+         * client's receive thread, in the order the server's versions say; must not block.
          *
          * @param endpoints the peer's endpoints now, best first; empty when the peer is gone
          */
